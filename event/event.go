@@ -1,0 +1,118 @@
+// Package event is Tracklet's one model of a tracked event: the shape of
+// Amazon Personalize's PutEvents request, its limits, its validation and its
+// wire encoding.
+//
+// The browser module and the collector both use this package, so an event the
+// browser accepts is exactly an event the collector accepts, and both explain
+// a rejection with the same words. It imports nothing else of Tracklet's.
+package event
+
+import (
+	"math"
+	"strconv"
+	"time"
+)
+
+// Limits of the PutEvents API. Every check in Tracklet refers to these; none
+// repeats the numbers.
+const (
+	// MaxIDLength bounds trackingId, sessionId, userId, eventId, eventType,
+	// itemId, recommendationId and each impression item, in characters.
+	MaxIDLength = 256
+	// MaxPropertiesLength bounds the JSON-encoded properties string.
+	MaxPropertiesLength = 1024
+	// MaxEvents is the most events one request may carry.
+	MaxEvents = 10
+	// MaxImpressions is the most item ids one impression list may carry.
+	MaxImpressions = 25
+	// MaxAttributionSourceLength bounds metricAttribution.eventAttributionSource.
+	MaxAttributionSourceLength = 1024
+	// maxSentAt is the first second of the year 10000: later times cannot be
+	// written as RFC 3339 and are certainly a unit mistake.
+	maxSentAt = 253402300800
+)
+
+// Request is the body of a PutEvents call: the events of one session of one
+// tracker, for at most one user.
+type Request struct {
+	TrackingID string  `json:"trackingId" validate:"required,max=256"`
+	SessionID  string  `json:"sessionId" validate:"required,max=256"`
+	UserID     *string `json:"userId,omitempty" validate:"omitempty,min=1,max=256"`
+	EventList  []Event `json:"eventList" validate:"required,min=1,max=10,dive"`
+}
+
+// Event is one user interaction, as in PutEvents' Event. Optional members are
+// pointers or nil slices so that "absent" and "present but empty" stay
+// distinct: the API rejects the second.
+type Event struct {
+	// EventID distinguishes events; only the first event of an id counts.
+	EventID *string `json:"eventId,omitempty" validate:"omitempty,min=1,max=256"`
+	// EventType names the interaction, e.g. "MovieRating".
+	EventType string `json:"eventType" validate:"required,max=256"`
+	// EventValue is the interaction's value, e.g. a rating.
+	EventValue *float64 `json:"eventValue,omitempty" validate:"omitempty,finite"`
+	// ItemID is the item interacted with.
+	ItemID *string `json:"itemId,omitempty" validate:"omitempty,min=1,max=256"`
+	// Impression lists the item ids that were shown, in order.
+	Impression []string `json:"impression,omitempty" validate:"omitempty,min=1,max=25,dive,required,max=256"`
+	// RecommendationID names the recommendation list the item came from.
+	RecommendationID *string `json:"recommendationId,omitempty" validate:"omitempty,min=1,max=256"`
+	// MetricAttribution names the source of the event for metrics.
+	MetricAttribution *MetricAttribution `json:"metricAttribution,omitempty"`
+	// Properties is a JSON object encoded as a string, as on the wire:
+	// camelCase keys with string, number or boolean values. Build it with
+	// EncodeProperties.
+	Properties *string `json:"properties,omitempty" validate:"omitempty,properties"`
+	// SentAt is when the event occurred, on the client's clock.
+	SentAt Timestamp `json:"sentAt" validate:"required,finite,gt=0,lt=253402300800"`
+}
+
+// MetricAttribution is PutEvents' metricAttribution member.
+type MetricAttribution struct {
+	EventAttributionSource string `json:"eventAttributionSource" validate:"required,max=1024,printascii"`
+}
+
+// Timestamp is a time in Unix seconds with a millisecond fraction, the way
+// PutEvents writes sentAt (1714979289.123).
+type Timestamp float64
+
+// TimestampOf returns t as a Timestamp, truncated to the millisecond.
+func TimestampOf(t time.Time) Timestamp {
+	return Timestamp(float64(t.UnixMilli()) / 1000)
+}
+
+// Time returns ts as a time.Time, rounded to the millisecond.
+func (ts Timestamp) Time() time.Time {
+	return time.UnixMilli(ts.UnixMilli())
+}
+
+// UnixMilli returns ts in whole milliseconds.
+func (ts Timestamp) UnixMilli() int64 {
+	return int64(math.Round(float64(ts) * 1000))
+}
+
+// MarshalJSON writes ts as a JSON number of seconds with at most three
+// decimals. NaN and infinities have no JSON form and are an error.
+func (ts Timestamp) MarshalJSON() ([]byte, error) {
+	f := float64(ts)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, &FieldError{Field: "sentAt", Rule: ruleText["finite"]}
+	}
+	ms := math.Round(f * 1000)
+	return strconv.AppendFloat(nil, ms/1000, 'f', -1, 64), nil
+}
+
+// String returns the JSON form for use in messages.
+func (ts Timestamp) String() string {
+	b, err := ts.MarshalJSON()
+	if err != nil {
+		return strconv.FormatFloat(float64(ts), 'g', -1, 64)
+	}
+	return string(b)
+}
+
+// String returns a pointer to s, for the optional members of Event.
+func String(s string) *string { return &s }
+
+// Float returns a pointer to f, for Event.EventValue.
+func Float(f float64) *float64 { return &f }

@@ -1,0 +1,118 @@
+package event
+
+import (
+	"errors"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/go-playground/validator/v10"
+)
+
+// Validate checks r against every PutEvents rule. The error, if any, is an
+// Errors listing each broken rule with the member's wire path.
+func (r *Request) Validate() error {
+	return validateStruct(r)
+}
+
+// Validate checks one event on its own; paths start at the event's members
+// ("properties", not "eventList[0].properties").
+func (e *Event) Validate() error {
+	return validateStruct(e)
+}
+
+var (
+	validateOnce sync.Once
+	validate     *validator.Validate
+)
+
+// validatorInstance builds the validator on first use. It caches per-type
+// reflection data, so one instance serves the whole process.
+func validatorInstance() *validator.Validate {
+	validateOnce.Do(func() {
+		v := validator.New(validator.WithRequiredStructEnabled())
+		// Report members by their JSON names, as a client sees them.
+		v.RegisterTagNameFunc(func(f reflect.StructField) string {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "-" {
+				return ""
+			}
+			return name
+		})
+		must(v.RegisterValidation("finite", func(fl validator.FieldLevel) bool {
+			f := fl.Field().Float()
+			return !math.IsNaN(f) && !math.IsInf(f, 0)
+		}))
+		must(v.RegisterValidation("properties", func(fl validator.FieldLevel) bool {
+			return checkProperties(fl.Field().String(), nil) == ""
+		}))
+		validate = v
+	})
+	return validate
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+func validateStruct(s any) error {
+	err := validatorInstance().Struct(s)
+	if err == nil {
+		return nil
+	}
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) {
+		return err // a programming error, such as a nil pointer
+	}
+	out := make(Errors, 0, len(verrs))
+	for _, fe := range verrs {
+		// The namespace starts with the Go type's name ("Request."); the
+		// wire path is what follows it.
+		_, path, _ := strings.Cut(fe.Namespace(), ".")
+		out = append(out, &FieldError{Field: path, Rule: ruleFor(fe)})
+	}
+	return out
+}
+
+// ruleText words the rules that read the same whatever the member.
+var ruleText = map[string]string{
+	"required":   "missing or empty",
+	"finite":     "not a finite number",
+	"printascii": "must be printable ASCII",
+}
+
+// ruleFor words one broken validator rule the way a site owner reads it.
+func ruleFor(fe validator.FieldError) string {
+	tag, param := fe.Tag(), fe.Param()
+	if text, ok := ruleText[tag]; ok {
+		return text
+	}
+	isList := fe.Kind() == reflect.Slice
+	switch tag {
+	case "max":
+		if isList {
+			return "more than " + param + " items"
+		}
+		return "longer than " + param + " characters"
+	case "min":
+		if isList {
+			return "empty list"
+		}
+		return "empty"
+	case "gt":
+		return "must be a positive number of seconds since 1970"
+	case "lt":
+		return "after the year 9999 (send seconds, not microseconds)"
+	case "properties":
+		s, _ := fe.Value().(string)
+		if p, ok := fe.Value().(*string); ok && p != nil {
+			s = *p
+		}
+		return checkProperties(s, nil)
+	}
+	return "breaks rule " + strconv.Quote(tag)
+}
