@@ -1,0 +1,44 @@
+# Tracklet: `make run` to try it, `make test` before you push.
+
+GO        ?= go
+ADDR      ?= 127.0.0.1:8080
+DB        ?= data/tracklet.db
+DIST      := web/dist
+GOWASM    := $(shell $(GO) env GOROOT)/lib/wasm
+WASMFLAGS := -trimpath -ldflags="-s -w"
+
+.PHONY: all build wasm run test test-go test-wasm bench clean
+
+all: build
+
+## build: the browser module (with its size report) and the collector binary
+build: wasm
+	$(GO) build -trimpath -o bin/tracklet ./server/cmd/tracklet
+
+## wasm: the browser module into web/dist, which the collector embeds
+wasm:
+	GOOS=js GOARCH=wasm $(GO) build $(WASMFLAGS) -o $(DIST)/tracklet.wasm ./wasm
+	cp $(GOWASM)/wasm_exec.js $(DIST)/wasm_exec.js
+	cp js/tracklet.js $(DIST)/tracklet.js
+	$(GO) run ./web/cmd/compress $(DIST)
+
+## run: the collector with the demo site on an embedded SQLite file
+run: build
+	./bin/tracklet serve --addr $(ADDR) --db $(DB) --demo
+
+## test: every test, native, under Node (wasm) and in headless Chromium
+test: build test-go test-wasm
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+test-wasm:
+	PATH="$(GOWASM):$$PATH" GOOS=js GOARCH=wasm $(GO) test -count=1 ./event/... ./wasm/...
+
+## bench: benchmarks and load generators
+bench: build
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+clean:
+	rm -rf bin $(filter-out $(DIST)/README.md,$(wildcard $(DIST)/*))

@@ -1,0 +1,33 @@
+package browsertest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// Site serves pages from an origin of their own, as a customer's website
+// would: the collector is always another origin.
+type Site struct {
+	URL string // e.g. http://127.0.0.1:40123
+	mux *http.ServeMux
+}
+
+// NewSite starts an empty site on 127.0.0.1; add pages with Page.
+func NewSite(t testing.TB) *Site {
+	t.Helper()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &Site{URL: srv.URL, mux: mux}
+}
+
+// Page serves html at path and returns its URL.
+func (s *Site) Page(path, html string) string {
+	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write([]byte(html))
+	})
+	return s.URL + path
+}

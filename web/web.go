@@ -1,0 +1,32 @@
+// Package web holds what the collector serves to browsers: the built
+// tracker (dist/, made by `make build`) and the demo site (demo/). Both are
+// embedded so that the collector is one self-contained binary.
+package web
+
+import (
+	"embed"
+	"io/fs"
+)
+
+//go:embed dist
+var dist embed.FS
+
+//go:embed demo
+var demo embed.FS
+
+// Dist returns the built tracker: tracklet.js, tracklet.wasm, wasm_exec.js
+// and their precompressed .gz and .br forms. It holds only a README when
+// `make build` has not run.
+func Dist() fs.FS { return sub(dist, "dist") }
+
+// Demo returns the demo site. Its .html files are templates that take the
+// demo tracker's id as {{.TrackingID}}.
+func Demo() fs.FS { return sub(demo, "demo") }
+
+func sub(fsys fs.FS, dir string) fs.FS {
+	s, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic(err) // dir is a constant that go:embed has already checked
+	}
+	return s
+}
