@@ -1,6 +1,7 @@
 // Package web holds what the collector serves to browsers: the built
-// tracker (dist/, made by `make build`) and the demo site (demo/). Both are
-// embedded so that the collector is one self-contained binary.
+// tracker (dist/, made by `make build`), the demo site (demo/) and the admin
+// dashboard (dashboard/). All are embedded so that the collector is one
+// self-contained binary.
 package web
 
 import (
@@ -14,6 +15,9 @@ var dist embed.FS
 //go:embed demo
 var demo embed.FS
 
+//go:embed dashboard
+var dashboard embed.FS
+
 // Dist returns the built tracker: tracklet.js, tracklet.wasm, wasm_exec.js
 // and their precompressed .gz and .br forms. It holds only a README when
 // `make build` has not run.
@@ -22,6 +26,10 @@ func Dist() fs.FS { return sub(dist, "dist") }
 // Demo returns the demo site. Its .html files are templates that take the
 // demo tracker's id as {{.TrackingID}}.
 func Demo() fs.FS { return sub(demo, "demo") }
+
+// Dashboard returns the admin dashboard: a static page, its script and its
+// style sheet. It holds no data; it reads everything from the admin API.
+func Dashboard() fs.FS { return sub(dashboard, "dashboard") }
 
 func sub(fsys fs.FS, dir string) fs.FS {
 	s, err := fs.Sub(fsys, dir)
