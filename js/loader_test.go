@@ -1,0 +1,339 @@
+package js_test
+
+// Headless Chromium tests of the loader, tracklet.js, with the real wasm
+// module: the page and the assets are on different origins, as on a real
+// site. The end-to-end path into the collector's store is tested in web/.
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tracklet/tracklet/event"
+)
+
+var (
+	buildOnce sync.Once
+	distDir   string
+	buildErr  error
+)
+
+// dist builds the wasm module once and gathers what the collector serves.
+func dist(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		distDir, buildErr = os.MkdirTemp("", "tracklet-dist-")
+		if buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(distDir, "tracklet.wasm"), "../wasm")
+		cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("building the wasm: %v\n%s", err, out)
+			return
+		}
+		for src, dst := range map[string]string{
+			filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"): "wasm_exec.js",
+			"tracklet.js": "tracklet.js",
+		} {
+			b, err := os.ReadFile(src)
+			if err != nil {
+				buildErr = err
+				return
+			}
+			if err := os.WriteFile(filepath.Join(distDir, dst), b, 0o644); err != nil {
+				buildErr = err
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return distDir
+}
+
+// assets is the collector's side: it serves the loader and module under
+// /static/ and records POST /events, answering CORS as a collector must.
+type assets struct {
+	*httptest.Server
+	wasmType string        // Content-Type of tracklet.wasm
+	gate     chan struct{} // tracklet.wasm is served once this is closed
+
+	mu   sync.Mutex
+	reqs []*event.Request
+	cts  []string
+}
+
+func newAssets(t *testing.T, wasmType string) *assets {
+	dir := dist(t)
+	a := &assets{wasmType: wasmType, gate: make(chan struct{})}
+	close(a.gate)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/static/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		b, err := os.ReadFile(filepath.Join(dir, filepath.Base(name)))
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		switch {
+		case strings.HasSuffix(name, ".wasm"):
+			<-a.gate
+			w.Header().Set("Content-Type", a.wasmType)
+		case strings.HasSuffix(name, ".js"):
+			w.Header().Set("Content-Type", "text/javascript")
+		}
+		w.Write(b)
+	})
+	mux.HandleFunc("/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		if r.Method != http.MethodPost {
+			// A preflight would be a failure of the text/plain design.
+			t.Errorf("%s /events: only simple POSTs are expected", r.Method)
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		req, err := event.DecodeRequest(body)
+		if err == nil {
+			err = req.Validate()
+		}
+		if err != nil {
+			t.Errorf("invalid request %s: %v", body, err)
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		a.mu.Lock()
+		a.reqs = append(a.reqs, req)
+		a.cts = append(a.cts, r.Header.Get("Content-Type"))
+		a.mu.Unlock()
+		w.Write([]byte("{}"))
+	})
+	a.Server = httptest.NewServer(mux)
+	t.Cleanup(a.Close)
+	return a
+}
+
+func (a *assets) requests() []*event.Request {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]*event.Request(nil), a.reqs...)
+}
+
+// page serves html from an origin of its own.
+func page(t *testing.T, html string) string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, html)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/"
+}
+
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := os.Getenv("CHROMIUM")
+	if path == "" {
+		for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+			if p, err := exec.LookPath(name); err == nil {
+				path = p
+				break
+			}
+		}
+	}
+	if path == "" {
+		t.Fatal("no Chromium found: install Debian's chromium or set $CHROMIUM")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// evaluate runs expr in the page, awaiting it if it is a Promise, and
+// decodes its JSON value into out.
+func evaluate[T any](ctx context.Context, expr string, out *T) error {
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	*out = v
+	return err
+}
+
+// snippet is the README's line that queues calls before tracklet.js runs.
+const snippet = `<script>window.tracklet=window.tracklet||{q:[]};["track","identify","reset","flush"].forEach(function(m){window.tracklet[m]=window.tracklet[m]||function(){window.tracklet.q.push([m,arguments])}})</script>`
+
+func TestLoaderQueuesReplaysAndSends(t *testing.T) {
+	for _, wasmType := range []string{"application/wasm", "application/octet-stream"} {
+		t.Run(wasmType, func(t *testing.T) {
+			a := newAssets(t, wasmType)
+			url := page(t, `<!doctype html><html><head>`+snippet+`
+<script>tracklet.track("Early", {n: 1}); tracklet.track(""); tracklet.identify("alice");</script>
+<script async src="`+a.URL+`/static/tracklet.js" data-tracking-id="tid-1" data-flush-interval="60000"></script>
+</head><body>hello</body></html>`)
+			// Hold the module back so that calls are made while the
+			// loader is installed but the module is not running.
+			a.gate = make(chan struct{})
+			ctx := browser(t)
+			if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+				t.Fatal(err)
+			}
+			var queued int
+			if err := evaluate(ctx, `(async () => {
+				while (!tracklet.ready) await new Promise((r) => setTimeout(r, 5));
+				window.beforeReady = tracklet.track("BeforeReady", {n: 2}, {sentAt: new Date(1714979289123)});
+				return tracklet.stats().queued;
+			})()`, &queued); err != nil {
+				t.Fatal(err)
+			}
+			if queued != 3 { // Early, the invalid "" and BeforeReady
+				t.Errorf("stats().queued before ready = %d, want 3", queued)
+			}
+			close(a.gate)
+			var got struct {
+				BeforeID  string         `json:"beforeId"`
+				AfterID   string         `json:"afterId"`
+				Invalid   string         `json:"invalid"`
+				BuildErr  string         `json:"buildErr"`
+				Built     map[string]any `json:"built"`
+				Validate  any            `json:"validate"`
+				Flush     map[string]int `json:"flush"`
+				Stats     map[string]int `json:"stats"`
+				SameReady bool           `json:"sameReady"`
+			}
+			err := evaluate(ctx, `(async () => {
+				// The loader's own object stays window.tracklet.
+				const t = await tracklet.ready;
+				const r = {sameReady: t === window.tracklet};
+				r.beforeId = await beforeReady;
+				r.afterId = await tracklet.track("After", {n: 3}, {itemId: "movie1", eventValue: 4.5});
+				r.invalid = await tracklet.track("X", {bad_key: 1}).then(() => "resolved", (e) => e.message);
+				try { tracklet.buildEvent(""); r.buildErr = "no throw"; } catch (e) { r.buildErr = e.message; }
+				r.built = tracklet.buildEvent("Built", {a: "b"});
+				r.validate = tracklet.validate({eventType: "E"});
+				r.flush = await tracklet.flush();
+				r.stats = tracklet.stats();
+				return r;
+			})()`, &got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.SameReady {
+				t.Error("tracklet.ready did not resolve to window.tracklet")
+			}
+			if got.Invalid != `properties: key "bad_key" is not camelCase` {
+				t.Errorf("invalid track rejected with %q", got.Invalid)
+			}
+			if got.BuildErr != "eventType: missing or empty" {
+				t.Errorf("buildEvent threw %q", got.BuildErr)
+			}
+			if got.Built["eventType"] != "Built" || got.Built["properties"] != `{"a":"b"}` {
+				t.Errorf("buildEvent = %v", got.Built)
+			}
+			if got.Validate != "sentAt: missing or empty" {
+				t.Errorf("validate = %v", got.Validate)
+			}
+			if got.Flush["sent"] != 3 || got.Flush["failed"] != 0 {
+				t.Errorf("flush = %v", got.Flush)
+			}
+			if got.Stats["sent"] != 3 || got.Stats["queued"] != 0 {
+				t.Errorf("stats = %v", got.Stats)
+			}
+
+			// Every valid call arrived once, in order; identify (queued
+			// by the snippet) applied to the calls after it.
+			var types, users []string
+			var events []event.Event
+			for _, r := range a.requests() {
+				for _, e := range r.EventList {
+					types = append(types, e.EventType)
+					u := ""
+					if r.UserID != nil {
+						u = *r.UserID
+					}
+					users = append(users, u)
+					events = append(events, e)
+				}
+			}
+			if strings.Join(types, ",") != "Early,BeforeReady,After" {
+				t.Fatalf("events arrived as %v", types)
+			}
+			if strings.Join(users, ",") != ",alice,alice" {
+				t.Errorf("users = %v", users)
+			}
+			if *events[1].EventID != got.BeforeID || *events[2].EventID != got.AfterID {
+				t.Errorf("resolved ids %s, %s do not match the sent events", got.BeforeID, got.AfterID)
+			}
+			if events[1].SentAt.UnixMilli() != 1714979289123 {
+				t.Errorf("sentAt from a Date = %v", events[1].SentAt)
+			}
+			if *events[2].ItemID != "movie1" || *events[2].EventValue != 4.5 || *events[2].Properties != `{"n":3}` {
+				t.Errorf("After event = %+v", events[2])
+			}
+			for _, ct := range a.cts {
+				if ct != "text/plain;charset=UTF-8" {
+					t.Errorf("Content-Type %q", ct)
+				}
+			}
+		})
+	}
+}
+
+func TestLoaderDataEndpointAndFailure(t *testing.T) {
+	a := newAssets(t, "application/wasm")
+	other := newAssets(t, "application/wasm") // the configured endpoint
+	url := page(t, `<!doctype html><script async src="`+a.URL+`/static/tracklet.js" data-tracking-id="tid-2" data-endpoint="`+other.URL+`/"></script>`)
+	ctx := browser(t)
+	var sent int
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatal(err)
+	}
+	if err := evaluate(ctx, `(async () => { await tracklet.ready; await tracklet.track("E"); return (await tracklet.flush()).sent; })()`, &sent); err != nil {
+		t.Fatal(err)
+	}
+	if sent != 1 || len(other.requests()) != 1 || len(a.requests()) != 0 {
+		t.Errorf("sent %d: %d requests to data-endpoint, %d to the script's origin", sent, len(other.requests()), len(a.requests()))
+	}
+	if r := other.requests(); len(r) == 1 && r[0].TrackingID != "tid-2" {
+		t.Errorf("trackingId = %q", r[0].TrackingID)
+	}
+
+	// Without a tracking id the module refuses to start: ready rejects,
+	// saying why.
+	bad := page(t, `<!doctype html><script async src="`+a.URL+`/static/tracklet.js"></script>`)
+	var msgs []string
+	if err := chromedp.Do(ctx, chromedp.Navigate(bad)); err != nil {
+		t.Fatal(err)
+	}
+	if err := evaluate(ctx, `(async () => {
+		while (!window.tracklet || !tracklet.ready) await new Promise((r) => setTimeout(r, 10));
+		return [await tracklet.ready.then(() => "resolved", (e) => e.message)];
+	})()`, &msgs); err != nil {
+		t.Fatal(err)
+	}
+	if want := "tracklet: trackingId: missing or empty"; len(msgs) != 1 || msgs[0] != want {
+		t.Errorf("ready = %v, want rejection %q", msgs, want)
+	}
+}

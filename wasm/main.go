@@ -1,0 +1,41 @@
+//go:build js && wasm
+
+// Command wasm is Tracklet's browser module. It binds package tracker to
+// JavaScript: it installs globalThis.__trackletWasm, a factory the loader
+// (js/tracklet.js) and the ES module call to create trackers, then waits for
+// calls. Nothing here blocks the JavaScript event loop: work that waits for
+// the network runs on a goroutine behind a Promise.
+package main
+
+import "syscall/js"
+
+func main() {
+	// main returns to JavaScript at the select below, so the factory is
+	// there as soon as go.run(instance) returns.
+	install(js.Global())
+	select {} // serve calls from JavaScript until the page goes away
+}
+
+// install puts the factory on global as __trackletWasm:
+//
+//	__trackletWasm.create({trackingId, endpoint, sessionId?, userId?,
+//	    batchSize?, flushInterval? (ms), maxQueue?}) → api object, or an Error
+func install(global js.Value) {
+	global.Set("__trackletWasm", js.ValueOf(map[string]any{
+		"create": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			api, err := newAPI(arg(args, 0))
+			if err != nil {
+				return jsError(err)
+			}
+			return api
+		}),
+	}))
+}
+
+// arg returns args[i], or undefined when the caller passed fewer.
+func arg(args []js.Value, i int) js.Value {
+	if i < len(args) {
+		return args[i]
+	}
+	return js.Undefined()
+}

@@ -1,0 +1,141 @@
+package tracker
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tracklet/tracklet/event"
+)
+
+// fakeClock is a Clock whose time moves only when a test calls Advance.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	at      time.Time
+	f       func()
+	stopped bool
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2024, 5, 6, 7, 8, 9, 123e6, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) func() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{at: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		was := !t.stopped
+		t.stopped = true
+		return was
+	}
+}
+
+// Advance moves the time on by d and runs, in their own goroutines as
+// time.AfterFunc would, the functions that came due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	var due []*fakeTimer
+	keep := c.timers[:0]
+	for _, t := range c.timers {
+		switch {
+		case t.stopped:
+		case !t.at.After(c.now):
+			t.stopped = true
+			due = append(due, t)
+		default:
+			keep = append(keep, t)
+		}
+	}
+	c.timers = keep
+	c.mu.Unlock()
+	sort.Slice(due, func(i, j int) bool { return due[i].at.Before(due[j].at) })
+	for _, t := range due {
+		go t.f()
+	}
+}
+
+// Pending returns how many timers wait to fire.
+func (c *fakeClock) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, t := range c.timers {
+		if !t.stopped {
+			n++
+		}
+	}
+	return n
+}
+
+// fakeTransport records every request and answers from a script: the i-th
+// Send returns errs[i], and nil once the script runs out.
+type fakeTransport struct {
+	mu   sync.Mutex
+	reqs []event.Request
+	errs []error
+	sent chan event.Request
+}
+
+func newFakeTransport(errs ...error) *fakeTransport {
+	return &fakeTransport{errs: errs, sent: make(chan event.Request, 100)}
+}
+
+func (f *fakeTransport) Send(ctx context.Context, req event.Request) error {
+	f.mu.Lock()
+	n := len(f.reqs)
+	f.reqs = append(f.reqs, req)
+	var err error
+	if n < len(f.errs) {
+		err = f.errs[n]
+	}
+	f.mu.Unlock()
+	f.sent <- req
+	return err
+}
+
+func (f *fakeTransport) Requests() []event.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]event.Request(nil), f.reqs...)
+}
+
+// waitSend returns the next request sent, failing the test if none comes.
+func (f *fakeTransport) waitSend(t *testing.T) event.Request {
+	t.Helper()
+	select {
+	case r := <-f.sent:
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatal("no request was sent")
+		return event.Request{}
+	}
+}
+
+// expectNoSend fails if a request is sent within a short while. Background
+// flushes start on a goroutine, so silence can only be observed this way.
+func (f *fakeTransport) expectNoSend(t *testing.T) {
+	t.Helper()
+	select {
+	case r := <-f.sent:
+		t.Fatalf("unexpected request with %d events", len(r.EventList))
+	case <-time.After(50 * time.Millisecond):
+	}
+}
