@@ -3,6 +3,8 @@ package tracker
 import (
 	"context"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -138,4 +140,81 @@ func (f *fakeTransport) expectNoSend(t *testing.T) {
 		t.Fatalf("unexpected request with %d events", len(r.EventList))
 	case <-time.After(50 * time.Millisecond):
 	}
+}
+
+// NextIn returns how long until the earliest pending timer fires, or -1.
+func (c *fakeClock) NextIn() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	next := time.Duration(-1)
+	for _, t := range c.timers {
+		if d := t.at.Sub(c.now); !t.stopped && (next < 0 || d < next) {
+			next = d
+		}
+	}
+	return next
+}
+
+// funcTransport answers each request with fn, recording it.
+type funcTransport struct {
+	mu   sync.Mutex
+	reqs []event.Request
+	fn   func(event.Request) error
+}
+
+func (f *funcTransport) Send(_ context.Context, req event.Request) error {
+	f.mu.Lock()
+	f.reqs = append(f.reqs, req)
+	f.mu.Unlock()
+	return f.fn(req)
+}
+
+// fakeStore is a Store in memory that records what it was asked.
+type fakeStore struct {
+	mu      sync.Mutex
+	saved   []Record
+	claim   []Record
+	deleted []string
+}
+
+func (s *fakeStore) Add(r Record) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.saved = append(s.saved, r)
+}
+
+func (s *fakeStore) Delete(ids []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deleted = append(s.deleted, ids...)
+}
+
+func (s *fakeStore) Claim() []Record { return s.claim }
+
+func (s *fakeStore) Usage() (int, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.saved) - len(s.deleted), 0
+}
+
+// notices collects what Config.Notify hears.
+type notices struct {
+	mu   sync.Mutex
+	list []Notice
+}
+
+func (n *notices) add(x Notice) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.list = append(n.list, x)
+}
+
+func (n *notices) kinds() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []string
+	for _, x := range n.list {
+		out = append(out, x.Kind.String()+":"+strconv.Itoa(len(x.EventIDs)))
+	}
+	return strings.Join(out, ",")
 }

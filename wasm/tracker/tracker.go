@@ -8,6 +8,7 @@ package tracker
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
@@ -25,6 +26,13 @@ const (
 	DefaultFlushInterval = 5 * time.Second
 	// DefaultMaxQueue bounds memory when the collector cannot be reached.
 	DefaultMaxQueue = 1000
+	// DefaultMaxAttempts and DefaultMaxAge bound retries of one event.
+	DefaultMaxAttempts = 10
+	DefaultMaxAge      = 24 * time.Hour
+	// DefaultRetryBase and DefaultRetryMax shape the backoff: the n-th
+	// consecutive failure waits a random time up to min(max, base·2ⁿ⁻¹).
+	DefaultRetryBase = time.Second
+	DefaultRetryMax  = time.Minute
 )
 
 // ErrQueueFull rejects an event when MaxQueue events already wait: the
@@ -46,6 +54,22 @@ type Config struct {
 	FlushInterval time.Duration
 	// MaxQueue is the most events kept unsent, in memory.
 	MaxQueue int
+	// MaxAttempts is how often one event is tried before it is dropped.
+	MaxAttempts int
+	// MaxAge is how long after it was queued an event is given up.
+	MaxAge time.Duration
+	// RetryBase and RetryMax shape the exponential backoff.
+	RetryBase, RetryMax time.Duration
+
+	// Store keeps unsent events across page loads; nil keeps them in
+	// memory only.
+	Store Store
+	// Notify, when set, hears of every delivery, failure and drop. It is
+	// called without locks held, on the goroutine that made the change.
+	Notify func(Notice)
+	// Rand returns a number in [0, 1) for the backoff's jitter; nil uses
+	// math/rand/v2.
+	Rand func() float64
 }
 
 // withDefaults fills in zero values and checks the rest, naming the field.
@@ -75,11 +99,35 @@ func (c Config) withDefaults() (Config, error) {
 	case c.FlushInterval < 0:
 		return c, &event.FieldError{Field: "flushInterval", Rule: "must be positive"}
 	}
-	switch {
-	case c.MaxQueue == 0:
-		c.MaxQueue = DefaultMaxQueue
-	case c.MaxQueue < 0:
-		return c, &event.FieldError{Field: "maxQueue", Rule: "must be positive"}
+	for _, f := range []struct {
+		name string
+		v    *int
+		def  int
+	}{{"maxQueue", &c.MaxQueue, DefaultMaxQueue}, {"maxAttempts", &c.MaxAttempts, DefaultMaxAttempts}} {
+		switch {
+		case *f.v == 0:
+			*f.v = f.def
+		case *f.v < 0:
+			return c, &event.FieldError{Field: f.name, Rule: "must be positive"}
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{{"maxAge", &c.MaxAge, DefaultMaxAge}, {"retryBase", &c.RetryBase, DefaultRetryBase}, {"retryMax", &c.RetryMax, DefaultRetryMax}} {
+		switch {
+		case *f.v == 0:
+			*f.v = f.def
+		case *f.v < 0:
+			return c, &event.FieldError{Field: f.name, Rule: "must be positive"}
+		}
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Float64
+	}
+	if c.Store == nil {
+		c.Store = noStore{}
 	}
 	return c, nil
 }
@@ -107,9 +155,47 @@ type Stats struct {
 	Sent int
 	// Failed counts events in failed send attempts, once per attempt.
 	Failed int
-	// Dropped events were given up: refused by the collector as invalid,
-	// or turned away because the queue was full.
+	// Dropped events were given up: refused by the collector, out of
+	// attempts or too old, or turned away because the queue was full.
 	Dropped int
+	// Retries counts failed requests that will be tried again.
+	Retries int
+	// Stored and StoredBytes are what the Store holds, when it says.
+	Stored, StoredBytes int
+}
+
+// NoticeKind says what happened to the events of a Notice.
+type NoticeKind int
+
+const (
+	// Sent: the collector accepted the events.
+	Sent NoticeKind = iota + 1
+	// Failed: a send failed and the events will be tried again.
+	Failed
+	// Dropped: the events were given up.
+	Dropped
+)
+
+func (k NoticeKind) String() string {
+	switch k {
+	case Sent:
+		return "sent"
+	case Failed:
+		return "error"
+	case Dropped:
+		return "dropped"
+	}
+	return "NoticeKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Notice tells Config.Notify what happened to some events.
+type Notice struct {
+	Kind     NoticeKind
+	EventIDs []string
+	// Err is why, for Failed and Dropped.
+	Err error
+	// RetryIn is the wait before the next attempt, for Failed.
+	RetryIn time.Duration
 }
 
 // Result is what one Flush achieved.
@@ -136,9 +222,10 @@ type Tracker struct {
 	key       batchKey   // session and user of the next event
 	queue     []entry
 	inFlight  int         // events taken by the running flush
-	stopTimer func() bool // cancels the pending interval flush, if any
+	stopTimer func() bool // cancels the pending timer (interval or retry)
 	flushing  bool        // a background flush is scheduled or running
-	retrying  bool        // the last flush failed; wait for the timer
+	retrying  bool        // the last flush failed; wait for the retry timer
+	failures  int         // consecutive failed flushes, for the backoff
 	stats     Stats
 }
 
@@ -146,8 +233,10 @@ type Tracker struct {
 type batchKey struct{ sessionID, userID string }
 
 type entry struct {
-	key batchKey
-	ev  event.Event
+	key      batchKey
+	ev       event.Event
+	queuedAt time.Time
+	attempts int
 }
 
 // New returns a Tracker sending through transport and timed by clock.
@@ -156,12 +245,21 @@ func New(cfg Config, transport Transport, clock Clock) (*Tracker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Tracker{
+	t := &Tracker{
 		cfg:       cfg,
 		transport: transport,
 		clock:     clock,
 		key:       batchKey{sessionID: cfg.SessionID, userID: cfg.UserID},
-	}, nil
+	}
+	// Events an earlier page (or a closed tab) left unsent go first.
+	for _, r := range cfg.Store.Claim() {
+		if len(t.queue) == cfg.MaxQueue {
+			break
+		}
+		t.queue = append(t.queue, entry{key: batchKey{r.SessionID, r.UserID}, ev: r.Event, queuedAt: r.QueuedAt})
+	}
+	t.armTimerLocked()
+	return t, nil
 }
 
 // Config returns the configuration in use, defaults filled in.
@@ -217,7 +315,10 @@ func (t *Tracker) Track(eventType string, props map[string]any, opts Options) (e
 		t.stats.Dropped++
 		return event.Event{}, ErrQueueFull
 	}
-	t.queue = append(t.queue, entry{key: t.key, ev: ev})
+	e := entry{key: t.key, ev: ev, queuedAt: t.clock.Now()}
+	t.queue = append(t.queue, e)
+	// Saved while the lock is held, so the store sees events in order.
+	t.cfg.Store.Add(e.record())
 	t.armTimerLocked()
 	if len(t.queue) >= t.cfg.BatchSize && !t.retrying {
 		t.startFlushLocked()
@@ -257,94 +358,8 @@ func (t *Tracker) Stats() Stats {
 	defer t.mu.Unlock()
 	s := t.stats
 	s.Queued = len(t.queue) + t.inFlight
+	s.Stored, s.StoredBytes = t.cfg.Store.Usage()
 	return s
-}
-
-// Flush sends every queued event now, in requests of at most BatchSize
-// events that each hold one session and one user, in the order tracked.
-// After a failure that may pass, the unsent events stay queued, in order,
-// for the next flush; a request the collector refuses for good is dropped.
-func (t *Tracker) Flush(ctx context.Context) Result {
-	t.sendMu.Lock()
-	defer t.sendMu.Unlock()
-
-	t.mu.Lock()
-	pending := t.queue
-	t.queue = nil
-	t.inFlight = len(pending)
-	t.mu.Unlock()
-
-	var (
-		res     Result
-		requeue []entry
-		failed  int
-		dropped int
-	)
-	for _, b := range batches(pending, t.cfg.BatchSize) {
-		if requeue != nil {
-			// An earlier batch could not go; keep the order.
-			requeue = append(requeue, b...)
-			res.Failed += len(b)
-			continue
-		}
-		err := t.transport.Send(ctx, t.request(b))
-		switch {
-		case err == nil:
-			res.Sent += len(b)
-		case IsRetryable(err):
-			requeue = append(requeue, b...)
-			res.Failed += len(b)
-			failed += len(b)
-		default:
-			res.Failed += len(b)
-			failed += len(b)
-			dropped += len(b)
-		}
-	}
-
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if requeue != nil {
-		t.queue = append(requeue, t.queue...)
-	}
-	t.inFlight = 0
-	t.retrying = requeue != nil
-	t.stats.Sent += res.Sent
-	t.stats.Failed += failed
-	t.stats.Dropped += dropped
-	t.armTimerLocked()
-	return res
-}
-
-// request is the PutEvents body for one batch.
-func (t *Tracker) request(b []entry) event.Request {
-	req := event.Request{
-		TrackingID: t.cfg.TrackingID,
-		SessionID:  b[0].key.sessionID,
-		EventList:  make([]event.Event, len(b)),
-	}
-	if b[0].key.userID != "" {
-		req.UserID = event.String(b[0].key.userID)
-	}
-	for i, e := range b {
-		req.EventList[i] = e.ev
-	}
-	return req
-}
-
-// batches cuts the queue into requests: runs of consecutive events with one
-// session and user, at most size long. Order is kept across and within them.
-func batches(q []entry, size int) [][]entry {
-	var out [][]entry
-	for start := 0; start < len(q); {
-		end := start + 1
-		for end < len(q) && end-start < size && q[end].key == q[start].key {
-			end++
-		}
-		out = append(out, q[start:end:end])
-		start = end
-	}
-	return out
 }
 
 // armTimerLocked schedules the interval flush when events wait and none is

@@ -318,7 +318,7 @@ func TestRetryableFailureKeepsEventsInOrder(t *testing.T) {
 			}
 			tr.waitSend(t) // only A's request was tried; B's waits behind it
 			tr.expectNoSend(t)
-			if s := tk.Stats(); s != (Stats{Queued: 2, Failed: 1}) {
+			if s := tk.Stats(); s != (Stats{Queued: 2, Failed: 1, Retries: 1}) {
 				t.Errorf("stats after failure = %+v", s)
 			}
 			// A full batch does not hammer a failing collector...
@@ -334,7 +334,7 @@ func TestRetryableFailureKeepsEventsInOrder(t *testing.T) {
 			if strings.Join(got, ",") != "A,B,C" {
 				t.Errorf("retry sent %v", got)
 			}
-			if s := tk.Stats(); s != (Stats{Sent: 3, Failed: 1}) {
+			if s := tk.Stats(); s != (Stats{Sent: 3, Failed: 1, Retries: 1}) {
 				t.Errorf("stats after retry = %+v", s)
 			}
 		})
@@ -347,7 +347,7 @@ func TestPermanentFailureDropsOnlyThatBatch(t *testing.T) {
 	// Build the queue directly so that no background flush interferes.
 	for _, name := range []string{"A", "B", "C", "D", "E"} {
 		ev, _ := tk.BuildEvent(name, nil, Options{})
-		tk.queue = append(tk.queue, entry{key: tk.key, ev: ev})
+		tk.queue = append(tk.queue, entry{key: tk.key, ev: ev, queuedAt: tk.clock.Now()})
 	}
 	res := tk.Flush(context.Background())
 	if res != (Result{Sent: 3, Failed: 2}) {

@@ -1,0 +1,215 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/tracklet/tracklet/event"
+)
+
+// Flush sends every queued event now, in requests of at most BatchSize
+// events that each hold one session and one user, in the order tracked.
+//
+// A failure that may pass (network, 408, 429, 5xx) stops the flush: the
+// unsent events stay queued, in order, and the next attempt is scheduled
+// with exponential backoff and full jitter, no sooner than the collector's
+// Retry-After. Each event is tried at most MaxAttempts times and for at
+// most MaxAge. A request the collector refuses for good (other 4xx) is
+// dropped and reported, and the flush goes on; 413 splits the request in
+// halves until a single event is refused, which is dropped.
+func (t *Tracker) Flush(ctx context.Context) Result {
+	t.sendMu.Lock()
+	defer t.sendMu.Unlock()
+
+	t.mu.Lock()
+	pending := t.queue
+	t.queue = nil
+	t.inFlight = len(pending)
+	t.mu.Unlock()
+
+	var (
+		res        Result
+		notices    []Notice
+		requeue    []entry
+		retryAfter time.Duration
+		sent       []string
+		gone       []string // dropped: to be deleted from the store
+		failedReqs int // requests that failed and will be retried
+		failedEvs  int // events in requests that failed, either way
+	)
+	drop := func(b []entry, err error) {
+		ids := eventIDs(b)
+		gone = append(gone, ids...)
+		res.Failed += len(b)
+		notices = append(notices, Notice{Kind: Dropped, EventIDs: ids, Err: err})
+	}
+
+	// Give up events that waited too long, whatever happens next.
+	now := t.clock.Now()
+	live := pending[:0:0]
+	var expired []entry
+	for _, e := range pending {
+		if now.Sub(e.queuedAt) > t.cfg.MaxAge {
+			expired = append(expired, e)
+		} else {
+			live = append(live, e)
+		}
+	}
+	if len(expired) > 0 {
+		drop(expired, errors.New("not delivered within "+t.cfg.MaxAge.String()))
+	}
+
+	work := batches(live, t.cfg.BatchSize)
+	for len(work) > 0 {
+		b := work[0]
+		work = work[1:]
+		if requeue != nil {
+			// An earlier batch could not go; keep the order.
+			requeue = append(requeue, b...)
+			res.Failed += len(b)
+			continue
+		}
+		err := t.transport.Send(ctx, t.request(b))
+		var se *SendError
+		switch {
+		case err == nil:
+			res.Sent += len(b)
+			ids := eventIDs(b)
+			sent = append(sent, ids...)
+			notices = append(notices, Notice{Kind: Sent, EventIDs: ids})
+		case errors.As(err, &se) && se.Status == 413 && len(b) > 1:
+			// Too large for the collector: try each half on its own.
+			half := len(b) / 2
+			work = append([][]entry{b[:half:half], b[half:]}, work...)
+		case IsRetryable(err):
+			failedReqs++
+			failedEvs += len(b)
+			res.Failed += len(b)
+			var keep, out []entry
+			for _, e := range b {
+				e.attempts++
+				if e.attempts >= t.cfg.MaxAttempts {
+					out = append(out, e)
+				} else {
+					keep = append(keep, e)
+				}
+			}
+			if len(out) > 0 {
+				res.Failed -= len(out) // drop counts them
+				drop(out, errors.New("gave up after "+strconv.Itoa(t.cfg.MaxAttempts)+" attempts: "+err.Error()))
+			}
+			requeue = append(make([]entry, 0, len(keep)), keep...)
+			if se != nil {
+				retryAfter = se.RetryAfter
+			}
+			if len(keep) > 0 {
+				notices = append(notices, Notice{Kind: Failed, EventIDs: eventIDs(keep), Err: err})
+			}
+		default:
+			failedEvs += len(b)
+			drop(b, err)
+		}
+	}
+
+	t.mu.Lock()
+	if requeue != nil {
+		t.queue = append(requeue, t.queue...)
+	}
+	t.inFlight = 0
+	t.stats.Sent += res.Sent
+	t.stats.Retries += failedReqs
+	t.stats.Dropped += len(gone)
+	t.stats.Failed += failedEvs
+	if requeue != nil {
+		t.failures++
+		delay := t.backoff(t.failures, retryAfter)
+		for i := range notices {
+			if notices[i].Kind == Failed {
+				notices[i].RetryIn = delay
+			}
+		}
+		t.retrying = true
+		t.scheduleLocked(delay)
+	} else {
+		t.failures = 0
+		t.retrying = false
+		t.armTimerLocked()
+	}
+	t.mu.Unlock()
+
+	t.cfg.Store.Delete(append(sent, gone...))
+	if t.cfg.Notify != nil {
+		for _, n := range notices {
+			t.cfg.Notify(n)
+		}
+	}
+	return res
+}
+
+// backoff returns the wait after the n-th consecutive failure: full
+// jitter over an exponentially growing, capped window, but at least what
+// the collector asked for.
+func (t *Tracker) backoff(n int, retryAfter time.Duration) time.Duration {
+	window := t.cfg.RetryMax
+	if n < 31 {
+		if w := t.cfg.RetryBase << (n - 1); w > 0 && w < window {
+			window = w
+		}
+	}
+	d := time.Duration(t.cfg.Rand() * float64(window))
+	if d < retryAfter {
+		d = retryAfter
+	}
+	return d
+}
+
+// scheduleLocked replaces the pending timer with a flush after d.
+func (t *Tracker) scheduleLocked(d time.Duration) {
+	if t.stopTimer != nil {
+		t.stopTimer()
+	}
+	t.stopTimer = t.clock.AfterFunc(d, t.onTimer)
+}
+
+// request is the PutEvents body for one batch.
+func (t *Tracker) request(b []entry) event.Request {
+	req := event.Request{
+		TrackingID: t.cfg.TrackingID,
+		SessionID:  b[0].key.sessionID,
+		EventList:  make([]event.Event, len(b)),
+	}
+	if b[0].key.userID != "" {
+		req.UserID = event.String(b[0].key.userID)
+	}
+	for i, e := range b {
+		req.EventList[i] = e.ev
+	}
+	return req
+}
+
+// batches cuts the queue into requests: runs of consecutive events with one
+// session and user, at most size long. Order is kept across and within them.
+func batches(q []entry, size int) [][]entry {
+	var out [][]entry
+	for start := 0; start < len(q); {
+		end := start + 1
+		for end < len(q) && end-start < size && q[end].key == q[start].key {
+			end++
+		}
+		out = append(out, q[start:end:end])
+		start = end
+	}
+	return out
+}
+
+func eventIDs(b []entry) []string {
+	ids := make([]string, len(b))
+	for i, e := range b {
+		if e.ev.EventID != nil {
+			ids[i] = *e.ev.EventID
+		}
+	}
+	return ids
+}
