@@ -175,6 +175,10 @@ type fakeStore struct {
 	saved   []Record
 	claim   []Record
 	deleted []string
+
+	sessionID    string
+	sessionLast  time.Time
+	sessionSaves int
 }
 
 func (s *fakeStore) Add(r Record) {
@@ -190,6 +194,19 @@ func (s *fakeStore) Delete(ids []string) {
 }
 
 func (s *fakeStore) Claim() []Record { return s.claim }
+
+func (s *fakeStore) Session() (string, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessionID, s.sessionLast
+}
+
+func (s *fakeStore) SaveSession(id string, last time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sessionID, s.sessionLast = id, last
+	s.sessionSaves++
+}
 
 func (s *fakeStore) Usage() (int, int) {
 	s.mu.Lock()

@@ -24,6 +24,10 @@ func (t *Tracker) Flush(ctx context.Context) Result {
 	defer t.sendMu.Unlock()
 
 	t.mu.Lock()
+	if t.consent != ConsentGranted {
+		t.mu.Unlock()
+		return Result{}
+	}
 	pending := t.queue
 	t.queue = nil
 	t.inFlight = len(pending)
@@ -36,8 +40,8 @@ func (t *Tracker) Flush(ctx context.Context) Result {
 		retryAfter time.Duration
 		sent       []string
 		gone       []string // dropped: to be deleted from the store
-		failedReqs int // requests that failed and will be retried
-		failedEvs  int // events in requests that failed, either way
+		failedReqs int      // requests that failed and will be retried
+		failedEvs  int      // events in requests that failed, either way
 	)
 	drop := func(b []entry, err error) {
 		ids := eventIDs(b)
@@ -140,11 +144,7 @@ func (t *Tracker) Flush(ctx context.Context) Result {
 	t.mu.Unlock()
 
 	t.cfg.Store.Delete(append(sent, gone...))
-	if t.cfg.Notify != nil {
-		for _, n := range notices {
-			t.cfg.Notify(n)
-		}
-	}
+	t.notify(notices)
 	return res
 }
 

@@ -22,6 +22,10 @@ type Store interface {
 	Claim() []Record
 	// Usage reports how many events and bytes the store holds.
 	Usage() (events, bytes int)
+	// Session returns the saved session and its last activity, if any;
+	// SaveSession saves them.
+	Session() (id string, last time.Time)
+	SaveSession(id string, last time.Time)
 }
 
 // Record is one saved event.
@@ -39,7 +43,9 @@ func (e entry) record() Record {
 // noStore is the Store of a tracker without persistence.
 type noStore struct{}
 
-func (noStore) Add(Record)        {}
-func (noStore) Delete([]string)   {}
-func (noStore) Claim() []Record   { return nil }
-func (noStore) Usage() (int, int) { return 0, 0 }
+func (noStore) Add(Record)                    {}
+func (noStore) Delete([]string)               {}
+func (noStore) Claim() []Record               { return nil }
+func (noStore) Usage() (int, int)             { return 0, 0 }
+func (noStore) Session() (string, time.Time)  { return "", time.Time{} }
+func (noStore) SaveSession(string, time.Time) {}

@@ -54,6 +54,10 @@ type Config struct {
 	FlushInterval time.Duration
 	// MaxQueue is the most events kept unsent, in memory.
 	MaxQueue int
+	// SessionTimeout renews the session after this much inactivity.
+	SessionTimeout time.Duration
+	// Consent is the initial consent state.
+	Consent Consent
 	// MaxAttempts is how often one event is tried before it is dropped.
 	MaxAttempts int
 	// MaxAge is how long after it was queued an event is given up.
@@ -77,10 +81,10 @@ func (c Config) withDefaults() (Config, error) {
 	if err := checkID("trackingId", c.TrackingID); err != nil {
 		return c, err
 	}
-	if c.SessionID == "" {
-		c.SessionID = newID()
-	} else if err := checkID("sessionId", c.SessionID); err != nil {
-		return c, err
+	if c.SessionID != "" {
+		if err := checkID("sessionId", c.SessionID); err != nil {
+			return c, err
+		}
 	}
 	if c.UserID != "" {
 		if err := checkID("userId", c.UserID); err != nil {
@@ -115,7 +119,7 @@ func (c Config) withDefaults() (Config, error) {
 		name string
 		v    *time.Duration
 		def  time.Duration
-	}{{"maxAge", &c.MaxAge, DefaultMaxAge}, {"retryBase", &c.RetryBase, DefaultRetryBase}, {"retryMax", &c.RetryMax, DefaultRetryMax}} {
+	}{{"maxAge", &c.MaxAge, DefaultMaxAge}, {"sessionTimeout", &c.SessionTimeout, DefaultSessionTimeout}, {"retryBase", &c.RetryBase, DefaultRetryBase}, {"retryMax", &c.RetryMax, DefaultRetryMax}} {
 		switch {
 		case *f.v == 0:
 			*f.v = f.def
@@ -226,7 +230,12 @@ type Tracker struct {
 	flushing  bool        // a background flush is scheduled or running
 	retrying  bool        // the last flush failed; wait for the retry timer
 	failures  int         // consecutive failed flushes, for the backoff
+	unloading int         // events handed to Unload's requests
+	consent   Consent
 	stats     Stats
+
+	lastActivity time.Time // of the last event, for the session timeout
+	sessionSaved time.Time // when the session was last saved
 }
 
 // batchKey is what every event of one request shares.
@@ -250,6 +259,17 @@ func New(cfg Config, transport Transport, clock Clock) (*Tracker, error) {
 		transport: transport,
 		clock:     clock,
 		key:       batchKey{sessionID: cfg.SessionID, userID: cfg.UserID},
+		consent:   cfg.Consent,
+	}
+	if t.key.sessionID == "" {
+		// Continue the session of the site's previous page, unless it
+		// has been idle too long.
+		id, last := cfg.Store.Session()
+		if id != "" && clock.Now().Sub(last) <= cfg.SessionTimeout {
+			t.key.sessionID, t.lastActivity, t.sessionSaved = id, last, last
+		} else {
+			t.key.sessionID = newID()
+		}
 	}
 	// Events an earlier page (or a closed tab) left unsent go first.
 	for _, r := range cfg.Store.Claim() {
@@ -311,12 +331,20 @@ func (t *Tracker) Track(eventType string, props map[string]any, opts Options) (e
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.queue)+t.inFlight >= t.cfg.MaxQueue {
+	if t.consent == ConsentDenied {
+		return event.Event{}, ErrNoConsent
+	}
+	if len(t.queue)+t.inFlight+t.unloading >= t.cfg.MaxQueue {
 		t.stats.Dropped++
 		return event.Event{}, ErrQueueFull
 	}
-	e := entry{key: t.key, ev: ev, queuedAt: t.clock.Now()}
+	now := t.clock.Now()
+	t.touchSessionLocked(now)
+	e := entry{key: t.key, ev: ev, queuedAt: now}
 	t.queue = append(t.queue, e)
+	if t.consent == ConsentPending {
+		return ev, nil // kept in memory only until consent is given
+	}
 	// Saved while the lock is held, so the store sees events in order.
 	t.cfg.Store.Add(e.record())
 	t.armTimerLocked()
@@ -342,6 +370,8 @@ func (t *Tracker) Identify(userID string) error {
 func (t *Tracker) Reset() {
 	t.mu.Lock()
 	t.key = batchKey{sessionID: newID()}
+	t.sessionSaved = time.Time{}
+	t.cfg.Store.SaveSession(t.key.sessionID, t.clock.Now())
 	t.mu.Unlock()
 }
 
@@ -357,7 +387,7 @@ func (t *Tracker) Stats() Stats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := t.stats
-	s.Queued = len(t.queue) + t.inFlight
+	s.Queued = len(t.queue) + t.inFlight + t.unloading
 	s.Stored, s.StoredBytes = t.cfg.Store.Usage()
 	return s
 }
@@ -365,7 +395,7 @@ func (t *Tracker) Stats() Stats {
 // armTimerLocked schedules the interval flush when events wait and none is
 // scheduled. An idle tracker has no timer running.
 func (t *Tracker) armTimerLocked() {
-	if t.stopTimer != nil || len(t.queue) == 0 {
+	if t.stopTimer != nil || len(t.queue) == 0 || t.consent != ConsentGranted {
 		return
 	}
 	t.stopTimer = t.clock.AfterFunc(t.cfg.FlushInterval, t.onTimer)

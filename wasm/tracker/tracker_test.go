@@ -52,8 +52,8 @@ func TestConfigDefaultsAndLimits(t *testing.T) {
 	if cfg.BatchSize != 10 || cfg.FlushInterval != 5*time.Second || cfg.MaxQueue != DefaultMaxQueue {
 		t.Errorf("defaults = %+v", cfg)
 	}
-	if _, err := uuid.Parse(cfg.SessionID); err != nil {
-		t.Errorf("generated sessionId %q: %v", cfg.SessionID, err)
+	if _, err := uuid.Parse(tk.SessionID()); err != nil {
+		t.Errorf("generated sessionId %q: %v", tk.SessionID(), err)
 	}
 
 	tests := []struct {
