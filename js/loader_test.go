@@ -183,7 +183,7 @@ func evaluate[T any](ctx context.Context, expr string, out *T) error {
 }
 
 // snippet is the README's line that queues calls before tracklet.js runs.
-const snippet = `<script>window.tracklet=window.tracklet||{q:[]};["track","identify","reset","flush"].forEach(function(m){window.tracklet[m]=window.tracklet[m]||function(){window.tracklet.q.push([m,arguments])}})</script>`
+const snippet = `<script>window.tracklet=window.tracklet||{q:[]};["init","track","identify","reset","flush","consent","optIn","optOut","on"].forEach(function(m){window.tracklet[m]=window.tracklet[m]||function(){window.tracklet.q.push([m,arguments])}})</script>`
 
 func TestLoaderQueuesReplaysAndSends(t *testing.T) {
 	for _, wasmType := range []string{"application/wasm", "application/octet-stream"} {
@@ -320,8 +320,8 @@ func TestLoaderDataEndpointAndFailure(t *testing.T) {
 		t.Errorf("trackingId = %q", r[0].TrackingID)
 	}
 
-	// Without a tracking id the module refuses to start: ready rejects,
-	// saying why.
+	// Without data-tracking-id the loader waits for init(); an init
+	// without a tracking id makes ready reject, saying why.
 	bad := page(t, `<!doctype html><script async src="`+a.URL+`/static/tracklet.js"></script>`)
 	var msgs []string
 	if err := chromedp.Do(ctx, chromedp.Navigate(bad)); err != nil {
@@ -329,10 +329,19 @@ func TestLoaderDataEndpointAndFailure(t *testing.T) {
 	}
 	if err := evaluate(ctx, `(async () => {
 		while (!window.tracklet || !tracklet.ready) await new Promise((r) => setTimeout(r, 10));
-		return [await tracklet.ready.then(() => "resolved", (e) => e.message)];
+		let settled = "no";
+		tracklet.ready.then(() => { settled = "yes"; }, () => { settled = "yes"; });
+		await new Promise((r) => setTimeout(r, 300));
+		const before = settled;
+		tracklet.init({batchSize: 3});
+		return [before, await tracklet.ready.then(() => "resolved", (e) => e.message)];
 	})()`, &msgs); err != nil {
 		t.Fatal(err)
 	}
+	if len(msgs) == 2 && msgs[0] != "no" {
+		t.Error("ready settled before init")
+	}
+	msgs = msgs[1:]
 	if want := "tracklet: trackingId: missing or empty"; len(msgs) != 1 || msgs[0] != want {
 		t.Errorf("ready = %v, want rejection %q", msgs, want)
 	}

@@ -5,12 +5,13 @@
  *
  * and, to keep calls made before this script has run, put this line before it:
  *
- *   <script>window.tracklet=window.tracklet||{q:[]};["track","identify","reset","flush"].forEach(function(m){window.tracklet[m]=window.tracklet[m]||function(){window.tracklet.q.push([m,arguments])}})</script>
+ *   <script>window.tracklet=window.tracklet||{q:[]};["init","track","identify","reset","flush","consent","optIn","optOut","on"].forEach(function(m){window.tracklet[m]=window.tracklet[m]||function(){window.tracklet.q.push([m,arguments])}})</script>
  *
  * The loader installs window.tracklet at once; every call made before the
- * WebAssembly module runs is queued and replayed in order. It then loads
- * wasm_exec.js and tracklet.wasm from its own directory after the page's
- * load event, so the page never waits for the tracker.
+ * WebAssembly module runs is queued and replayed in order. It loads
+ * wasm_exec.js and tracklet.wasm from its own directory only after the
+ * page's load event, when the browser is idle, so the page never waits for
+ * the tracker. Without data-tracking-id it waits for tracklet.init({...}).
  */
 (function () {
   "use strict";
@@ -26,21 +27,19 @@
     return;
   }
   var base = new URL(".", script.src).href; // the directory of tracklet.js
-  var data = script.dataset;
-  var config = {
-    trackingId: data.trackingId,
-    endpoint: data.endpoint || new URL(script.src).origin,
-    batchSize: data.batchSize,
-    flushInterval: data.flushInterval,
-    maxQueue: data.maxQueue
-  };
+
+  // Settings from data- attributes (data-batch-size → batchSize); init()
+  // may add to them before the module starts.
+  var config = { endpoint: new URL(script.src).origin };
+  Object.keys(script.dataset).forEach(function (k) { config[k] = script.dataset[k]; });
+  var started = false;
+  var gotInit; // resolves when the configuration is complete
+  var configured = new Promise(function (resolve) { gotInit = resolve; });
 
   // Calls waiting for the module: {method, args, resolve, reject}. resolve
   // is missing for calls queued by the snippet, which returned nothing.
   var pending = [];
-  (t.q || []).forEach(function (call) {
-    pending.push({ method: call[0], args: Array.prototype.slice.call(call[1] || []) });
-  });
+  var snippetCalls = t.q || [];
   t.q = [];
 
   // Before the module runs, calls are queued; track and flush return a
@@ -49,6 +48,12 @@
     return function () {
       var call = { method: method, args: Array.prototype.slice.call(arguments) };
       pending.push(call);
+      if (method === "on") {
+        return function off() {
+          if (typeof call.off === "function") call.off(); // replayed: undo the real one
+          else call.method = "noop"; // not replayed yet: never do it
+        };
+      }
       if (!returnsPromise) return undefined;
       return new Promise(function (resolve, reject) {
         call.resolve = resolve;
@@ -59,18 +64,31 @@
   function notReady() {
     throw new Error("tracklet: not ready yet; call this after `await tracklet.ready`");
   }
+  ["identify", "reset", "consent", "optIn", "optOut", "on"].forEach(function (m) { t[m] = later(m, false); });
   t.track = later("track", true);
   t.flush = later("flush", true);
-  t.identify = later("identify", false);
-  t.reset = later("reset", false);
-  t.buildEvent = notReady;
-  t.validate = notReady;
+  t.buildEvent = t.validate = t.sessionId = t.consentState = notReady;
   t.stats = function () {
     var queued = pending.filter(function (c) { return c.method === "track"; }).length;
-    return { queued: queued, sent: 0, failed: 0, dropped: 0 };
+    return { queued: queued, sent: 0, failed: 0, dropped: 0, retries: 0, stored: 0, storedBytes: 0, storageErrors: 0 };
+  };
+  t.init = function (options) {
+    if (started) {
+      console.warn("tracklet.init: called after the tracker started; ignored");
+      return;
+    }
+    Object.keys(options || {}).forEach(function (k) { config[k] = options[k]; });
+    gotInit();
   };
 
-  t.ready = start().then(function (api) {
+  snippetCalls.forEach(function (call) {
+    var args = Array.prototype.slice.call(call[1] || []);
+    if (call[0] === "init") t.init(args[0]);
+    else pending.push({ method: call[0], args: args });
+  });
+  if (config.trackingId) gotInit();
+
+  t.ready = configured.then(start).then(function (api) {
     bind(api);
     replay();
     return t;
@@ -85,7 +103,10 @@
   // start loads the module once the page has loaded and returns its api.
   function start() {
     return afterLoad()
-      .then(function () { return w.Go ? null : loadScript(base + "wasm_exec.js"); })
+      .then(function () {
+        started = true;
+        return w.Go ? null : loadScript(base + "wasm_exec.js");
+      })
       .then(function () {
         var go = new w.Go();
         return instantiate(base + "tracklet.wasm", go.importObject).then(function (result) {
@@ -101,14 +122,9 @@
 
   // bind replaces the queueing functions with the module's own.
   function bind(api) {
-    t.track = function () { return api.track.apply(null, arguments); };
-    t.flush = function () { return api.flush(); };
-    t.identify = function (userId) { check(api.identify(userId)); };
-    t.reset = function () { api.reset(); };
-    t.buildEvent = function () { return check(api.buildEvent.apply(null, arguments)); };
-    t.validate = function (event) { return api.validate(event); };
-    t.stats = function () { return api.stats(); };
-    t.sessionId = function () { return api.sessionId(); };
+    Object.keys(api).forEach(function (m) {
+      t[m] = function () { return check(api[m].apply(null, arguments)); };
+    });
   }
 
   // The module cannot throw; it returns an Error instead.
@@ -122,9 +138,12 @@
     var calls = pending;
     pending = [];
     calls.forEach(function (call) {
+      if (call.method === "noop") return; // an on() undone before ready
       var result;
       try {
-        result = Promise.resolve(t[call.method].apply(null, call.args));
+        result = t[call.method].apply(null, call.args);
+        if (call.method === "on") call.off = result;
+        result = Promise.resolve(result);
       } catch (err) {
         result = Promise.reject(err);
       }
@@ -137,10 +156,16 @@
     });
   }
 
+  // afterLoad waits for the load event and then for an idle moment, so the
+  // tracker's download and compile never compete with the page's own.
   function afterLoad() {
     return new Promise(function (resolve) {
-      if (d.readyState === "complete") resolve();
-      else w.addEventListener("load", function () { resolve(); }, { once: true });
+      function idle() {
+        if (w.requestIdleCallback) w.requestIdleCallback(function () { resolve(); }, { timeout: 2000 });
+        else setTimeout(resolve, 0);
+      }
+      if (d.readyState === "complete") idle();
+      else w.addEventListener("load", idle, { once: true });
     });
   }
 

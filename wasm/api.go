@@ -5,35 +5,99 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
 	"syscall/js"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/tracklet/tracklet/event"
 	"github.com/tracklet/tracklet/wasm/tracker"
 )
 
+// options are the settings of __trackletWasm.create beyond tracker.Config.
+type options struct {
+	endpoint   string
+	storage    bool // persist the queue in localStorage
+	maxBytes   int  // bound of the saved queue
+	respectGPC bool // treat Global Privacy Control / Do Not Track as an opt-out
+	debug      bool // log deliveries to the console
+	compress   bool // gzip bodies over compressMin bytes
+	unload     bool // send on pagehide / visibilitychange
+}
+
 // newAPI creates a tracker from a JS config object and returns the object of
 // functions page code calls.
 func newAPI(config js.Value) (js.Value, error) {
-	cfg, endpoint, err := readConfig(config)
+	cfg, opt, err := readConfig(config)
 	if err != nil {
 		return js.Value{}, err
 	}
-	tk, err := tracker.New(cfg, newFetchTransport(endpoint), tracker.SystemClock{})
+	a := &api{opt: opt, listeners: map[string][]js.Value{}}
+	if opt.storage {
+		maxEvents := cfg.MaxQueue
+		if maxEvents <= 0 {
+			maxEvents = tracker.DefaultMaxQueue
+		}
+		a.store = newLocalStore(cfg.TrackingID, newTabID(), maxEvents, opt.maxBytes)
+		cfg.Store = a.store
+		if a.store.OptedOut() {
+			cfg.Consent = tracker.ConsentDenied
+		}
+	}
+	if opt.respectGPC && privacySignal() {
+		cfg.Consent = tracker.ConsentDenied
+	}
+	cfg.Notify = a.notify
+	a.transport = newFetchTransport(opt.endpoint, opt.compress)
+	tk, err := tracker.New(cfg, a.transport, tracker.SystemClock{})
 	if err != nil {
 		return js.Value{}, err
 	}
+	a.tk = tk
+	if a.store != nil {
+		go func() {
+			for range time.Tick(heartbeat) {
+				a.store.Heartbeat()
+			}
+		}()
+	}
+	if opt.unload {
+		a.listenForUnload()
+	}
+	return a.object(), nil
+}
+
+// api is one tracker as JavaScript sees it.
+type api struct {
+	tk        *tracker.Tracker
+	store     *localStore // nil without storage
+	transport *fetchTransport
+	opt       options
+
+	mu        sync.Mutex
+	listeners map[string][]js.Value // by notice kind: sent, error, dropped
+}
+
+func (a *api) object() js.Value {
+	tk := a.tk
 	return js.ValueOf(map[string]any{
-		// track(eventType, properties?, options?) → Promise<eventId>
+		// track(eventType, properties?, options?) → Promise<eventId>, or
+		// of null when the visitor opted out or denied consent.
 		"track": js.FuncOf(func(_ js.Value, args []js.Value) any {
 			ev, err := buildWith(tk.Track, args)
+			if errors.Is(err, tracker.ErrNoConsent) {
+				return resolved(js.Null())
+			}
 			if err != nil {
+				a.debugf("track rejected: " + err.Error())
 				return rejected(err)
 			}
 			return resolved(*ev.EventID)
 		}),
 		// buildEvent(eventType, properties?, options?) → wire-form object;
-		// throws nothing: an invalid event comes back as an Error value.
+		// an invalid event comes back as an Error value (Go cannot throw).
 		"buildEvent": js.FuncOf(func(_ js.Value, args []js.Value) any {
 			ev, err := buildWith(tk.BuildEvent, args)
 			if err != nil {
@@ -71,12 +135,154 @@ func newAPI(config js.Value) (js.Value, error) {
 		}),
 		"stats": js.FuncOf(func(js.Value, []js.Value) any {
 			s := tk.Stats()
-			return map[string]any{"queued": s.Queued, "sent": s.Sent, "failed": s.Failed, "dropped": s.Dropped}
+			errs := 0
+			if a.store != nil {
+				errs = a.store.Errors()
+			}
+			return map[string]any{
+				"queued": s.Queued, "sent": s.Sent, "failed": s.Failed, "dropped": s.Dropped,
+				"retries": s.Retries, "stored": s.Stored, "storedBytes": s.StoredBytes, "storageErrors": errs,
+			}
 		}),
 		"sessionId": js.FuncOf(func(js.Value, []js.Value) any {
 			return tk.SessionID()
 		}),
-	}), nil
+		// consent(granted) ends a pending consent, either way.
+		"consent": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			if arg(args, 0).Truthy() {
+				tk.SetConsent(tracker.ConsentGranted)
+			} else {
+				tk.SetConsent(tracker.ConsentDenied)
+			}
+			return js.Undefined()
+		}),
+		// optOut/optIn are remembered across visits.
+		"optOut": js.FuncOf(func(js.Value, []js.Value) any {
+			if a.store != nil {
+				a.store.SetOptOut(true)
+			}
+			tk.SetConsent(tracker.ConsentDenied)
+			return js.Undefined()
+		}),
+		"optIn": js.FuncOf(func(js.Value, []js.Value) any {
+			if a.store != nil {
+				a.store.SetOptOut(false)
+			}
+			tk.SetConsent(tracker.ConsentGranted)
+			return js.Undefined()
+		}),
+		"consentState": js.FuncOf(func(js.Value, []js.Value) any {
+			return [...]string{"granted", "pending", "denied"}[tk.Consent()]
+		}),
+		// on(kind, fn) → a function that removes fn. kind is "sent",
+		// "error" (a send failed and will be retried) or "dropped".
+		"on": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			kind, fn := arg(args, 0), arg(args, 1)
+			if kind.Type() != js.TypeString || fn.Type() != js.TypeFunction {
+				return jsError(errors.New(`on: expected on("sent"|"error"|"dropped", function)`))
+			}
+			switch k := kind.String(); k {
+			case "sent", "error", "dropped":
+				return a.on(k, fn)
+			default:
+				return jsError(errors.New(`on: unknown kind "` + k + `" (known: sent, error, dropped)`))
+			}
+		}),
+	})
+}
+
+// on adds a listener and returns the JS function that removes it.
+func (a *api) on(kind string, fn js.Value) js.Func {
+	a.mu.Lock()
+	a.listeners[kind] = append(a.listeners[kind], fn)
+	a.mu.Unlock()
+	var off js.Func
+	off = js.FuncOf(func(js.Value, []js.Value) any {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		ls := a.listeners[kind]
+		for i, l := range ls {
+			if l.Equal(fn) {
+				a.listeners[kind] = append(ls[:i:i], ls[i+1:]...)
+				break
+			}
+		}
+		return js.Undefined()
+	})
+	return off
+}
+
+// notify tells the page's listeners what happened to some events. Each
+// listener runs in a task of its own (setTimeout), so one that throws
+// cannot break the tracker or the other listeners.
+func (a *api) notify(n tracker.Notice) {
+	kind := n.Kind.String()
+	info := map[string]any{"type": kind, "count": len(n.EventIDs)}
+	ids := make([]any, len(n.EventIDs))
+	for i, id := range n.EventIDs {
+		ids[i] = id
+	}
+	info["eventIds"] = ids
+	if n.Err != nil {
+		info["error"] = n.Err.Error()
+	}
+	if n.Kind == tracker.Failed {
+		info["retryIn"] = n.RetryIn.Milliseconds()
+	}
+	if a.opt.debug {
+		js.Global().Get("console").Call("debug", "tracklet: "+kind, js.ValueOf(info))
+	}
+	a.mu.Lock()
+	ls := append([]js.Value(nil), a.listeners[kind]...)
+	a.mu.Unlock()
+	for _, fn := range ls {
+		js.Global().Call("setTimeout", fn, 0, js.ValueOf(info))
+	}
+}
+
+func (a *api) debugf(msg string) {
+	if a.opt.debug {
+		js.Global().Get("console").Call("debug", "tracklet: "+msg)
+	}
+}
+
+// listenForUnload sends what is queued when the page is hidden or left,
+// the last moment a page reliably runs code. No unload listener: it would
+// keep the page out of the back/forward cache.
+func (a *api) listenForUnload() {
+	win, doc := js.Global(), js.Global().Get("document")
+	if win.Get("addEventListener").Type() != js.TypeFunction || doc.Type() != js.TypeObject {
+		return // not a browser page (a worker, or Node in tests)
+	}
+	handler := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ev := arg(args, 0)
+		typ := ev.Get("type").String()
+		if typ == "visibilitychange" && doc.Get("visibilityState").String() != "hidden" {
+			return nil
+		}
+		n := a.tk.Unload(a.transport.SendKeepalive)
+		if n > 0 {
+			a.debugf(typ + ": handed " + strconv.Itoa(n) + " events to keepalive requests")
+		}
+		if typ == "pagehide" && !ev.Get("persisted").Truthy() && a.store != nil {
+			a.store.Release() // gone for good: the next page may take the rest now
+		}
+		return nil
+	})
+	win.Call("addEventListener", "pagehide", handler)
+	doc.Call("addEventListener", "visibilitychange", handler)
+}
+
+// privacySignal reports whether the browser sends Global Privacy Control
+// or Do Not Track.
+func privacySignal() bool {
+	nav := js.Global().Get("navigator")
+	if nav.Type() != js.TypeObject {
+		return false
+	}
+	return nav.Get("globalPrivacyControl").Equal(js.ValueOf(true)) ||
+		nav.Get("doNotTrack").Equal(js.ValueOf("1")) ||
+		js.Global().Get("doNotTrack").Equal(js.ValueOf("1"))
 }
 
 // buildWith reads (eventType, properties, options) from args and hands them
@@ -131,4 +337,9 @@ func toJS(ev event.Event) js.Value {
 // msToTime converts epoch milliseconds, the unit of Date.now(), to a time.
 func msToTime(ms float64) time.Time {
 	return time.UnixMilli(int64(ms))
+}
+
+// newTabID names this page's claim on saved events.
+func newTabID() string {
+	return uuid.NewString()
 }

@@ -14,26 +14,50 @@ import (
 )
 
 // readConfig reads the object given to __trackletWasm.create. Durations are
-// in milliseconds, as everywhere in JavaScript.
-func readConfig(v js.Value) (cfg tracker.Config, endpoint string, err error) {
+// in milliseconds, as everywhere in JavaScript; numbers and booleans may
+// come as the strings of data- attributes.
+func readConfig(v js.Value) (cfg tracker.Config, opt options, err error) {
 	if v.Type() != js.TypeObject {
-		return cfg, "", &event.FieldError{Field: "config", Rule: "must be an object"}
+		return cfg, opt, &event.FieldError{Field: "config", Rule: "must be an object"}
 	}
 	r := reader{obj: v}
 	cfg.TrackingID = r.str("trackingId")
-	endpoint = r.str("endpoint")
+	opt.endpoint = r.str("endpoint")
 	cfg.SessionID = r.str("sessionId")
 	cfg.UserID = r.str("userId")
 	cfg.BatchSize = r.int("batchSize")
-	cfg.FlushInterval = time.Duration(r.int("flushInterval")) * time.Millisecond
+	cfg.FlushInterval = r.ms("flushInterval")
 	cfg.MaxQueue = r.int("maxQueue")
+	cfg.MaxAttempts = r.int("maxAttempts")
+	cfg.MaxAge = r.ms("maxAge")
+	cfg.RetryBase = r.ms("retryBase")
+	cfg.RetryMax = r.ms("retryMax")
+	cfg.SessionTimeout = r.ms("sessionTimeout")
+	opt.storage = r.bool("storage", true)
+	opt.maxBytes = r.int("maxStorageBytes")
+	if opt.maxBytes <= 0 {
+		opt.maxBytes = defaultMaxStoreBytes
+	}
+	opt.respectGPC = r.bool("respectGpc", false)
+	opt.debug = r.bool("debug", false)
+	opt.compress = r.bool("compress", true)
+	opt.unload = r.bool("unload", true)
+	switch c := r.str("consent"); c {
+	case "", "granted":
+	case "pending":
+		cfg.Consent = tracker.ConsentPending
+	case "denied":
+		cfg.Consent = tracker.ConsentDenied
+	default:
+		r.fail("consent", `must be "granted", "pending" or "denied"`)
+	}
 	if r.err != nil {
-		return cfg, "", r.err
+		return cfg, opt, r.err
 	}
-	if endpoint == "" {
-		return cfg, "", &event.FieldError{Field: "endpoint", Rule: "missing or empty"}
+	if opt.endpoint == "" {
+		return cfg, opt, &event.FieldError{Field: "endpoint", Rule: "missing or empty"}
 	}
-	return cfg, endpoint, nil
+	return cfg, opt, nil
 }
 
 // readProperties turns a JS object of scalars into the map EncodeProperties
@@ -193,6 +217,32 @@ func (r *reader) int(name string) int {
 		return 0
 	}
 	return int(f)
+}
+
+// ms reads a duration in milliseconds.
+func (r *reader) ms(name string) time.Duration {
+	return time.Duration(r.int(name)) * time.Millisecond
+}
+
+// bool reads a flag: true, false, or a data- attribute's string, where a
+// bare attribute ("") means true.
+func (r *reader) bool(name string, def bool) bool {
+	v := r.obj.Get(name)
+	switch v.Type() {
+	case js.TypeUndefined, js.TypeNull:
+		return def
+	case js.TypeBoolean:
+		return v.Bool()
+	case js.TypeString:
+		switch strings.TrimSpace(strings.ToLower(v.String())) {
+		case "", "true", "1", "yes", "on":
+			return true
+		case "false", "0", "no", "off":
+			return false
+		}
+	}
+	r.fail(name, "must be true or false")
+	return def
 }
 
 func (r *reader) fail(field, rule string) {

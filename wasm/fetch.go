@@ -5,7 +5,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall/js"
 	"time"
 
@@ -13,26 +15,59 @@ import (
 	"github.com/tracklet/tracklet/wasm/tracker"
 )
 
+// compressMin is the smallest body worth gzipping: below it the gzip
+// header and the work cost more than they save.
+const compressMin = 1024
+
+// keepaliveBudget keeps keepalive bodies under the 64 KB that browsers
+// allow in flight for all of a page's keepalive requests together.
+const keepaliveBudget = 60 << 10
+
 // fetchTransport posts requests with the browser's fetch. net/http would do
 // the same through fetch but costs far more wasm.
+//
+// Every request is a CORS "simple" request: POST, Content-Type text/plain,
+// no custom header. So a page on another origin pays no preflight round
+// trip. What a header would carry goes in the query instead:
+//
+//	sentAt=<ms>     the client's clock when sending, for skew correction
+//	encoding=gzip   the body is gzip-compressed
 type fetchTransport struct {
-	url string // <endpoint>/events
+	url      string // <endpoint>/events
+	compress bool
+
+	mu       sync.Mutex
+	inflight int // bytes of keepalive bodies not yet answered
 }
 
-func newFetchTransport(endpoint string) *fetchTransport {
-	return &fetchTransport{url: strings.TrimRight(endpoint, "/") + "/events"}
+func newFetchTransport(endpoint string, compress bool) *fetchTransport {
+	return &fetchTransport{url: strings.TrimRight(endpoint, "/") + "/events", compress: compress}
 }
 
-// Send posts req as JSON. The content type is text/plain, a "simple"
-// request, so a cross-origin page needs no CORS preflight round trip.
+func (f *fetchTransport) requestURL(gzip bool) string {
+	u := f.url + "?sentAt=" + strconv.FormatInt(time.Now().UnixMilli(), 10)
+	if gzip {
+		u += "&encoding=gzip"
+	}
+	return u
+}
+
+// Send posts req and waits for the answer.
 func (f *fetchTransport) Send(ctx context.Context, req event.Request) error {
-	body, err := json.Marshal(req)
+	b, err := json.Marshal(req)
 	if err != nil {
 		return &tracker.SendError{Message: "encoding the request: " + err.Error()}
 	}
+	var body any = string(b)
+	gz := false
+	if f.compress && len(b) >= compressMin {
+		if z, err := gzip(string(b)); err == nil {
+			body, gz = z, true
+		}
+	}
 	init := map[string]any{
 		"method":      "POST",
-		"body":        string(body),
+		"body":        body,
 		"headers":     map[string]any{"Content-Type": "text/plain;charset=UTF-8"},
 		"credentials": "omit",
 		"mode":        "cors",
@@ -50,24 +85,96 @@ func (f *fetchTransport) Send(ctx context.Context, req event.Request) error {
 			}
 		}()
 	}
-	resp, err := await(js.Global().Call("fetch", f.url, init))
+	resp, err := await(js.Global().Call("fetch", f.requestURL(gz), init))
 	if err != nil {
 		return tracker.NetworkError(err.Error())
 	}
-	status := resp.Get("status").Int()
+	return responseError(resp)
+}
+
+// SendKeepalive starts posting req with keepalive, so the request outlives
+// the page, and returns without waiting; done hears the answer if the page
+// is still there. It refuses (false) when the body would break the budget.
+// The body is not compressed: CompressionStream answers asynchronously,
+// and a page being closed has no time to wait.
+func (f *fetchTransport) SendKeepalive(req event.Request, done func(error)) bool {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return false
+	}
+	f.mu.Lock()
+	if f.inflight+len(b) > keepaliveBudget {
+		f.mu.Unlock()
+		return false
+	}
+	f.inflight += len(b)
+	f.mu.Unlock()
+
+	var onOK, onErr js.Func
+	settle := func(err error) {
+		f.mu.Lock()
+		f.inflight -= len(b)
+		f.mu.Unlock()
+		onOK.Release()
+		onErr.Release()
+		done(err)
+	}
+	onOK = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		resp := arg(args, 0)
+		if resp.Get("ok").Bool() {
+			go settle(nil)
+		} else {
+			// Reading the error body waits on a promise: not here.
+			go func() { settle(responseError(resp)) }()
+		}
+		return nil
+	})
+	onErr = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		go settle(tracker.NetworkError(jsErr{arg(args, 0)}.Error()))
+		return nil
+	})
+	p := js.Global().Call("fetch", f.requestURL(false), map[string]any{
+		"method":      "POST",
+		"body":        string(b),
+		"headers":     map[string]any{"Content-Type": "text/plain;charset=UTF-8"},
+		"credentials": "omit",
+		"mode":        "cors",
+		"keepalive":   true,
+	})
+	p.Call("then", onOK, onErr)
+	return true
+}
+
+// responseError is nil for a 2xx answer and the SendError for others.
+// Call it from a goroutine: it waits for the body.
+func responseError(resp js.Value) error {
 	if resp.Get("ok").Bool() {
 		return nil
 	}
+	status := resp.Get("status").Int()
 	// Retry-After is readable cross-origin only when the collector lists
 	// it in Access-Control-Expose-Headers.
 	retryAfter := tracker.ParseRetryAfter(headerValue(resp, "Retry-After"), time.Now())
-	text, err := await(resp.Call("text"))
 	msg := ""
-	if err == nil {
+	if text, err := await(resp.Call("text")); err == nil {
 		msg = errorMessage(text.String())
 	}
 	return tracker.StatusError(status, msg, retryAfter)
 }
+
+// gzip compresses s with the browser's CompressionStream, returning the
+// bytes as a JS ArrayBuffer ready for fetch. It fails where the browser
+// has no CompressionStream.
+func gzip(s string) (js.Value, error) {
+	cs := js.Global().Get("CompressionStream")
+	if cs.Type() != js.TypeFunction {
+		return js.Value{}, errNoCompression
+	}
+	stream := js.Global().Get("Blob").New([]any{s}).Call("stream").Call("pipeThrough", cs.New("gzip"))
+	return await(js.Global().Get("Response").New(stream).Call("arrayBuffer"))
+}
+
+var errNoCompression = jsErr{js.ValueOf("CompressionStream is not available")}
 
 func headerValue(resp js.Value, name string) string {
 	v := resp.Get("headers").Call("get", name)

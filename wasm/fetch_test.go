@@ -6,6 +6,7 @@ import (
 	"strings"
 	"syscall/js"
 	"testing"
+	"time"
 
 	"github.com/tracklet/tracklet/event"
 )
@@ -20,13 +21,21 @@ type nodeCollector struct {
 
 const nodeServerJS = `(function () {
 	const http = require("http");
+	const zlib = require("zlib");
 	const s = { requests: [], statuses: [] };
 	s.server = http.createServer((req, res) => {
-		let body = "";
-		req.setEncoding("utf8");
-		req.on("data", (c) => { body += c; });
+		const chunks = [];
+		req.on("data", (c) => { chunks.push(c); });
 		req.on("end", () => {
-			s.requests.push({ method: req.method, url: req.url, contentType: req.headers["content-type"] || "", body });
+			const url = new URL(req.url, "http://x");
+			let raw = Buffer.concat(chunks);
+			const gzip = url.searchParams.get("encoding") === "gzip";
+			if (gzip) raw = zlib.gunzipSync(raw);
+			s.requests.push({ method: req.method, path: url.pathname, sentAt: Number(url.searchParams.get("sentAt")),
+				gzip, size: Buffer.concat(chunks).length, contentType: req.headers["content-type"] || "",
+				preflightHeaders: Object.keys(req.headers).filter((h) => !["host", "connection", "content-type", "content-length",
+					"accept", "accept-language", "accept-encoding", "sec-fetch-mode", "user-agent", "origin"].includes(h)).join(","),
+				body: raw.toString("utf8") });
 			const status = s.statuses.length ? s.statuses.shift() : 200;
 			res.writeHead(status, { "Content-Type": "application/json", "Retry-After": "3" });
 			res.end(status === 200 ? "{}" : JSON.stringify({ message: "refused with " + status }));
@@ -58,7 +67,7 @@ func (c *nodeCollector) requests(t *testing.T) []*event.Request {
 	var out []*event.Request
 	for i := 0; i < rs.Length(); i++ {
 		r := rs.Index(i)
-		if m, u, ct := r.Get("method").String(), r.Get("url").String(), r.Get("contentType").String(); m != "POST" || u != "/events" || ct != "text/plain;charset=UTF-8" {
+		if m, u, ct := r.Get("method").String(), r.Get("path").String(), r.Get("contentType").String(); m != "POST" || u != "/events" || ct != "text/plain;charset=UTF-8" {
 			t.Errorf("request %d: %s %s, Content-Type %q", i, m, u, ct)
 		}
 		req, err := event.DecodeRequest([]byte(r.Get("body").String()))
@@ -146,7 +155,7 @@ func TestBatchSizeFlushHappensByItself(t *testing.T) {
 
 func TestFailedSendsKeepOrDropEvents(t *testing.T) {
 	c := startNodeCollector(t, 503, 400)
-	api := create(t, map[string]any{"endpoint": c.url, "flushInterval": 60000})
+	api := create(t, map[string]any{"endpoint": c.url, "flushInterval": 60000, "retryBase": 60000})
 	await(api.Call("track", "A"))
 	// 503: may pass later, so the event stays queued.
 	if sent, failed := flush(t, api); sent != 0 || failed != 1 {
@@ -179,5 +188,104 @@ func TestNetworkErrorKeepsEvents(t *testing.T) {
 	}
 	if s := statsOf(api); s.queued != 1 {
 		t.Errorf("stats = %+v", s)
+	}
+}
+
+func TestRequestsCarrySendTimeAndBigOnesAreGzipped(t *testing.T) {
+	c := startNodeCollector(t)
+	api := create(t, map[string]any{"endpoint": c.url, "flushInterval": 60000})
+	before := time.Now().UnixMilli()
+	await(api.Call("track", "Small"))
+	flush(t, api)
+	for i := 0; i < 10; i++ {
+		await(api.Call("track", "Big", jsEval(`{text: "`+strings.Repeat("lorem ipsum ", 20)+`"}`)))
+	}
+	flush(t, api)
+	after := time.Now().UnixMilli()
+	reqs := c.requests(t) // decodes the gunzipped bodies
+	if len(reqs) != 2 || len(reqs[1].EventList) != 10 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	raw := c.v.Get("requests")
+	small, big := raw.Index(0), raw.Index(1)
+	for _, r := range []js.Value{small, big} {
+		if ms := int64(r.Get("sentAt").Float()); ms < before || ms > after {
+			t.Errorf("sentAt query %d not within [%d, %d]", ms, before, after)
+		}
+		if h := r.Get("preflightHeaders").String(); h != "" {
+			t.Errorf("non-simple headers %q would force a CORS preflight", h)
+		}
+	}
+	if small.Get("gzip").Bool() {
+		t.Error("a tiny body was gzipped")
+	}
+	if !big.Get("gzip").Bool() {
+		t.Error("a big body was not gzipped")
+	} else if size := big.Get("size").Int(); size*3 > len(big.Get("body").String()) {
+		t.Errorf("gzip: %d bytes for %d of JSON", size, len(big.Get("body").String()))
+	}
+}
+
+func TestListenersHearDeliveriesFailuresAndDrops(t *testing.T) {
+	c := startNodeCollector(t, 503, 400)
+	api := create(t, map[string]any{"endpoint": c.url, "flushInterval": 60000, "retryBase": 60000})
+	heard := jsEval(`[]`)
+	for _, kind := range []string{"sent", "error", "dropped"} {
+		api.Call("on", kind, jsEval(`(info) => { globalThis.__heard.push(info); }`))
+	}
+	js.Global().Set("__heard", heard)
+	if got := api.Call("on", "delivered", jsEval(`() => {}`)); !isError(got) {
+		t.Error("unknown kind accepted")
+	}
+	id, _ := await(api.Call("track", "A"))
+	flush(t, api) // 503
+	flush(t, api) // 400
+	await(api.Call("track", "B"))
+	flush(t, api)                                          // 200
+	await(jsEval(`new Promise((r) => setTimeout(r, 20))`)) // listeners run in tasks of their own
+	var got []string
+	for i := 0; i < heard.Length(); i++ {
+		n := heard.Index(i)
+		line := n.Get("type").String() + " " + n.Get("eventIds").Call("join").String()
+		if e := n.Get("error"); !e.IsUndefined() {
+			line += " " + e.String()
+		}
+		if r := n.Get("retryIn"); !r.IsUndefined() {
+			line += " retryIn>=0:" + js.Global().Call("String", r.Float() >= 0).String()
+		}
+		got = append(got, line)
+	}
+	want := []string{
+		"error " + id.String() + " collector answered 503: refused with 503 retryIn>=0:true",
+		"dropped " + id.String() + " collector answered 400: refused with 400",
+	}
+	if len(got) != 3 || got[0] != want[0] || got[1] != want[1] || !strings.HasPrefix(got[2], "sent ") {
+		t.Errorf("listeners heard\n%s\nwant\n%s\nsent ...", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if heard.Length() != 3 {
+		t.Errorf("%d notices, want 3", heard.Length())
+	}
+}
+
+func TestConsentPendingGrantedAndOptOut(t *testing.T) {
+	c := startNodeCollector(t)
+	api := create(t, map[string]any{"endpoint": c.url, "consent": "pending", "flushInterval": 60000})
+	id, err := await(api.Call("track", "A"))
+	if err != nil || id.Type() != js.TypeString {
+		t.Fatalf("track while pending: %v %v", id, err)
+	}
+	if sent, _ := flush(t, api); sent != 0 || len(c.requests(t)) != 0 {
+		t.Fatal("sent before consent")
+	}
+	api.Call("consent", true)
+	if sent, _ := flush(t, api); sent != 1 {
+		t.Errorf("after consent sent %d", sent)
+	}
+	api.Call("optOut")
+	if v, err := await(api.Call("track", "B")); err != nil || !v.IsNull() {
+		t.Errorf("track after optOut = %v, %v; want null", v, err)
+	}
+	if s := api.Call("consentState").String(); s != "denied" {
+		t.Errorf("consentState = %s", s)
 	}
 }
