@@ -5,6 +5,8 @@ package js_test
 // site. The end-to-end path into the collector's store is tested in web/.
 
 import (
+	"compress/gzip"
+	"sync/atomic"
 	"context"
 	"fmt"
 	"io"
@@ -46,7 +48,8 @@ func dist(t *testing.T) string {
 		}
 		for src, dst := range map[string]string{
 			filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"): "wasm_exec.js",
-			"tracklet.js": "tracklet.js",
+			"tracklet.js":  "tracklet.js",
+			"tracklet.mjs": "tracklet.mjs",
 		} {
 			b, err := os.ReadFile(src)
 			if err != nil {
@@ -71,6 +74,7 @@ type assets struct {
 	*httptest.Server
 	wasmType string        // Content-Type of tracklet.wasm
 	gate     chan struct{} // tracklet.wasm is served once this is closed
+	status   atomic.Int32  // answer to POST /events when not 0
 
 	mu   sync.Mutex
 	reqs []*event.Request
@@ -94,7 +98,7 @@ func newAssets(t *testing.T, wasmType string) *assets {
 		case strings.HasSuffix(name, ".wasm"):
 			<-a.gate
 			w.Header().Set("Content-Type", a.wasmType)
-		case strings.HasSuffix(name, ".js"):
+		case strings.HasSuffix(name, ".js"), strings.HasSuffix(name, ".mjs"):
 			w.Header().Set("Content-Type", "text/javascript")
 		}
 		w.Write(b)
@@ -107,7 +111,25 @@ func newAssets(t *testing.T, wasmType string) *assets {
 			w.WriteHeader(http.StatusMethodNotAllowed)
 			return
 		}
-		body, _ := io.ReadAll(r.Body)
+		if st := int(a.status.Load()); st != 0 {
+			w.WriteHeader(st)
+			io.WriteString(w, `{"message":"unavailable"}`)
+			return
+		}
+		var body []byte
+		if r.URL.Query().Get("encoding") == "gzip" {
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil {
+				t.Errorf("bad gzip: %v", err)
+				return
+			}
+			body, _ = io.ReadAll(zr)
+		} else {
+			body, _ = io.ReadAll(r.Body)
+		}
+		if r.URL.Query().Get("sentAt") == "" {
+			t.Errorf("request without ?sentAt")
+		}
 		req, err := event.DecodeRequest(body)
 		if err == nil {
 			err = req.Validate()

@@ -260,6 +260,7 @@ func (a *api) listenForUnload() {
 		if typ == "visibilitychange" && doc.Get("visibilityState").String() != "hidden" {
 			return nil
 		}
+		a.transport.SendCompressing() // older than what is queued
 		n := a.tk.Unload(a.transport.SendKeepalive)
 		if n > 0 {
 			a.debugf(typ + ": handed " + strconv.Itoa(n) + " events to keepalive requests")

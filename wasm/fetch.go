@@ -37,11 +37,20 @@ type fetchTransport struct {
 	compress bool
 
 	mu       sync.Mutex
-	inflight int // bytes of keepalive bodies not yet answered
+	inflight int                   // bytes of keepalive bodies not yet answered
+	zipping  map[*zipping]struct{} // requests waiting for CompressionStream
+}
+
+// zipping is a request whose body is being compressed: not yet sent, so a
+// page hidden at that moment must send it itself (see SendCompressing).
+type zipping struct {
+	body  string
+	taken bool       // sent uncompressed by SendCompressing
+	done  chan error // its answer, once taken
 }
 
 func newFetchTransport(endpoint string, compress bool) *fetchTransport {
-	return &fetchTransport{url: strings.TrimRight(endpoint, "/") + "/events", compress: compress}
+	return &fetchTransport{url: strings.TrimRight(endpoint, "/") + "/events", compress: compress, zipping: map[*zipping]struct{}{}}
 }
 
 func (f *fetchTransport) requestURL(gzip bool) string {
@@ -59,10 +68,23 @@ func (f *fetchTransport) Send(ctx context.Context, req event.Request) error {
 		return &tracker.SendError{Message: "encoding the request: " + err.Error()}
 	}
 	var body any = string(b)
+	size := len(b)
 	gz := false
 	if f.compress && len(b) >= compressMin {
-		if z, err := gzip(string(b)); err == nil {
-			body, gz = z, true
+		z := &zipping{body: string(b), done: make(chan error, 1)}
+		f.mu.Lock()
+		f.zipping[z] = struct{}{}
+		f.mu.Unlock()
+		zipped, err := gzip(string(b))
+		f.mu.Lock()
+		delete(f.zipping, z)
+		taken := z.taken
+		f.mu.Unlock()
+		if taken {
+			return <-z.done // the page was hidden meanwhile and sent it
+		}
+		if err == nil {
+			body, gz, size = zipped, true, zipped.Get("byteLength").Int()
 		}
 	}
 	init := map[string]any{
@@ -71,6 +93,12 @@ func (f *fetchTransport) Send(ctx context.Context, req event.Request) error {
 		"headers":     map[string]any{"Content-Type": "text/plain;charset=UTF-8"},
 		"credentials": "omit",
 		"mode":        "cors",
+	}
+	// With keepalive, a request under way when the visitor navigates away
+	// still arrives, as long as the page's keepalive budget allows.
+	if f.reserve(size) {
+		init["keepalive"] = true
+		defer f.release(size)
 	}
 	if done := ctx.Done(); done != nil {
 		ctl := js.Global().Get("AbortController").New()
@@ -102,19 +130,17 @@ func (f *fetchTransport) SendKeepalive(req event.Request, done func(error)) bool
 	if err != nil {
 		return false
 	}
-	f.mu.Lock()
-	if f.inflight+len(b) > keepaliveBudget {
-		f.mu.Unlock()
+	return f.sendKeepalive(string(b), done)
+}
+
+func (f *fetchTransport) sendKeepalive(b string, done func(error)) bool {
+	if !f.reserve(len(b)) {
 		return false
 	}
-	f.inflight += len(b)
-	f.mu.Unlock()
 
 	var onOK, onErr js.Func
 	settle := func(err error) {
-		f.mu.Lock()
-		f.inflight -= len(b)
-		f.mu.Unlock()
+		f.release(len(b))
 		onOK.Release()
 		onErr.Release()
 		done(err)
@@ -135,7 +161,7 @@ func (f *fetchTransport) SendKeepalive(req event.Request, done func(error)) bool
 	})
 	p := js.Global().Call("fetch", f.requestURL(false), map[string]any{
 		"method":      "POST",
-		"body":        string(b),
+		"body":        b,
 		"headers":     map[string]any{"Content-Type": "text/plain;charset=UTF-8"},
 		"credentials": "omit",
 		"mode":        "cors",
@@ -143,6 +169,46 @@ func (f *fetchTransport) SendKeepalive(req event.Request, done func(error)) bool
 	})
 	p.Call("then", onOK, onErr)
 	return true
+}
+
+// reserve takes n bytes of the keepalive budget, if they are left.
+func (f *fetchTransport) reserve(n int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.inflight+n > keepaliveBudget {
+		return false
+	}
+	f.inflight += n
+	return true
+}
+
+func (f *fetchTransport) release(n int) {
+	f.mu.Lock()
+	f.inflight -= n
+	f.mu.Unlock()
+}
+
+// SendCompressing sends, uncompressed and with keepalive, the requests
+// still waiting for CompressionStream: compression answers in a later
+// task, which a page being left may never run. Their Send calls return the
+// answer to these requests instead.
+func (f *fetchTransport) SendCompressing() {
+	f.mu.Lock()
+	var zs []*zipping
+	for z := range f.zipping {
+		if !z.taken {
+			zs = append(zs, z)
+		}
+	}
+	f.mu.Unlock()
+	for _, z := range zs {
+		if !f.sendKeepalive(z.body, func(err error) { z.done <- err }) {
+			return
+		}
+		f.mu.Lock()
+		z.taken = true
+		f.mu.Unlock()
+	}
 }
 
 // responseError is nil for a 2xx answer and the SendError for others.

@@ -28,16 +28,15 @@ func (t *Tracker) Flush(ctx context.Context) Result {
 		t.mu.Unlock()
 		return Result{}
 	}
-	pending := t.queue
-	t.queue = nil
-	t.inFlight = len(pending)
+	due := len(t.queue) // events tracked during the flush wait for the next
 	t.mu.Unlock()
 
 	var (
 		res        Result
 		notices    []Notice
-		requeue    []entry
+		retry      bool
 		retryAfter time.Duration
+		taken      int
 		sent       []string
 		gone       []string // dropped: to be deleted from the store
 		failedReqs int      // requests that failed and will be retried
@@ -46,87 +45,101 @@ func (t *Tracker) Flush(ctx context.Context) Result {
 	drop := func(b []entry, err error) {
 		ids := eventIDs(b)
 		gone = append(gone, ids...)
-		res.Failed += len(b)
 		notices = append(notices, Notice{Kind: Dropped, EventIDs: ids, Err: err})
 	}
 
-	// Give up events that waited too long, whatever happens next.
-	now := t.clock.Now()
-	live := pending[:0:0]
-	var expired []entry
-	for _, e := range pending {
-		if now.Sub(e.queuedAt) > t.cfg.MaxAge {
-			expired = append(expired, e)
-		} else {
-			live = append(live, e)
+	// Batches leave the queue one at a time, just before they are sent:
+	// until then Unload (a page being left) can still take them.
+	for taken < due && !retry {
+		t.mu.Lock()
+		if len(t.queue) == 0 {
+			t.mu.Unlock()
+			break
 		}
-	}
-	if len(expired) > 0 {
-		drop(expired, errors.New("not delivered within "+t.cfg.MaxAge.String()))
-	}
+		b := batches(t.queue, min(t.cfg.BatchSize, due-taken))[0]
+		t.queue = t.queue[len(b):]
+		t.inFlight = len(b)
+		t.mu.Unlock()
+		taken += len(b)
 
-	work := batches(live, t.cfg.BatchSize)
-	for len(work) > 0 {
-		b := work[0]
-		work = work[1:]
-		if requeue != nil {
-			// An earlier batch could not go; keep the order.
-			requeue = append(requeue, b...)
-			res.Failed += len(b)
-			continue
+		// Give up events that waited too long, whatever happens next.
+		now := t.clock.Now()
+		var expired, live []entry
+		for _, e := range b {
+			if now.Sub(e.queuedAt) > t.cfg.MaxAge {
+				expired = append(expired, e)
+			} else {
+				live = append(live, e)
+			}
 		}
-		err := t.transport.Send(ctx, t.request(b))
-		var se *SendError
-		switch {
-		case err == nil:
-			res.Sent += len(b)
-			ids := eventIDs(b)
-			sent = append(sent, ids...)
-			notices = append(notices, Notice{Kind: Sent, EventIDs: ids})
-		case errors.As(err, &se) && se.Status == 413 && len(b) > 1:
-			// Too large for the collector: try each half on its own.
-			half := len(b) / 2
-			work = append([][]entry{b[:half:half], b[half:]}, work...)
-		case IsRetryable(err):
-			failedReqs++
-			failedEvs += len(b)
-			res.Failed += len(b)
-			var keep, out []entry
-			for _, e := range b {
-				e.attempts++
-				if e.attempts >= t.cfg.MaxAttempts {
-					out = append(out, e)
-				} else {
-					keep = append(keep, e)
+		if len(expired) > 0 {
+			drop(expired, errors.New("not delivered within "+t.cfg.MaxAge.String()))
+		}
+
+		var requeue []entry
+		work := [][]entry{}
+		if len(live) > 0 {
+			work = append(work, live)
+		}
+		for len(work) > 0 {
+			b := work[0]
+			work = work[1:]
+			if retry {
+				requeue = append(requeue, b...)
+				continue
+			}
+			err := t.transport.Send(ctx, t.request(b))
+			var se *SendError
+			switch {
+			case err == nil:
+				res.Sent += len(b)
+				ids := eventIDs(b)
+				sent = append(sent, ids...)
+				notices = append(notices, Notice{Kind: Sent, EventIDs: ids})
+			case errors.As(err, &se) && se.Status == 413 && len(b) > 1:
+				// Too large for the collector: try each half on its own.
+				half := len(b) / 2
+				work = append([][]entry{b[:half:half], b[half:]}, work...)
+			case IsRetryable(err):
+				retry = true
+				failedReqs++
+				failedEvs += len(b)
+				var out []entry
+				for _, e := range b {
+					e.attempts++
+					if e.attempts >= t.cfg.MaxAttempts {
+						out = append(out, e)
+					} else {
+						requeue = append(requeue, e)
+					}
 				}
+				if len(out) > 0 {
+					drop(out, errors.New("gave up after "+strconv.Itoa(t.cfg.MaxAttempts)+" attempts: "+err.Error()))
+				}
+				if se != nil {
+					retryAfter = se.RetryAfter
+				}
+				if len(requeue) > 0 {
+					notices = append(notices, Notice{Kind: Failed, EventIDs: eventIDs(requeue), Err: err})
+				}
+			default:
+				failedEvs += len(b)
+				drop(b, err)
 			}
-			if len(out) > 0 {
-				res.Failed -= len(out) // drop counts them
-				drop(out, errors.New("gave up after "+strconv.Itoa(t.cfg.MaxAttempts)+" attempts: "+err.Error()))
-			}
-			requeue = append(make([]entry, 0, len(keep)), keep...)
-			if se != nil {
-				retryAfter = se.RetryAfter
-			}
-			if len(keep) > 0 {
-				notices = append(notices, Notice{Kind: Failed, EventIDs: eventIDs(keep), Err: err})
-			}
-		default:
-			failedEvs += len(b)
-			drop(b, err)
 		}
+		t.mu.Lock()
+		t.queue = append(requeue, t.queue...)
+		t.inFlight = 0
+		t.mu.Unlock()
 	}
+	res.Failed = due - res.Sent
 
 	t.mu.Lock()
-	if requeue != nil {
-		t.queue = append(requeue, t.queue...)
-	}
-	t.inFlight = 0
 	t.stats.Sent += res.Sent
 	t.stats.Retries += failedReqs
 	t.stats.Dropped += len(gone)
 	t.stats.Failed += failedEvs
-	if requeue != nil {
+	if retry {
 		t.failures++
 		delay := t.backoff(t.failures, retryAfter)
 		for i := range notices {
