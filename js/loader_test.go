@@ -6,7 +6,6 @@ package js_test
 
 import (
 	"compress/gzip"
-	"sync/atomic"
 	"context"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
