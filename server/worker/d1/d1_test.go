@@ -1,0 +1,403 @@
+//go:build !js
+
+package d1_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	msqlite "modernc.org/sqlite"
+
+	"github.com/tracklet/tracklet/event"
+	"github.com/tracklet/tracklet/server"
+	"github.com/tracklet/tracklet/server/sqlite"
+	"github.com/tracklet/tracklet/server/worker/d1"
+)
+
+// sqliteLimitVariableNumber is SQLITE_LIMIT_VARIABLE_NUMBER.
+const sqliteLimitVariableNumber = 9
+
+// openD1 returns a SQLite file with the worker's migrations applied, as
+// `wrangler d1 migrations apply` builds it, whose connection refuses
+// statements with more than d1.MaxVariables bound variables, as D1 does.
+func openD1(t *testing.T) *sql.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "d1.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1) // the limit below belongs to one connection
+	db.SetMaxIdleConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := msqlite.Limit(conn, sqliteLimitVariableNumber, d1.MaxVariables); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	files, err := filepath.Glob("../migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no migrations: %v", err)
+	}
+	slices.Sort(files)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, string(b)); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	return db
+}
+
+func TestLimitIsEnforced(t *testing.T) {
+	// The harness itself: without this, the chunking tests prove nothing.
+	db := openD1(t)
+	args := make([]any, d1.MaxVariables+1)
+	q := "SELECT " + strings.TrimSuffix(strings.Repeat("?,", len(args)), ",")
+	if _, err := db.Exec(q, args...); err == nil {
+		t.Fatalf("a statement with %d variables ran; the D1 limit is not simulated", len(args))
+	}
+	if _, err := db.Exec(q[:len(q)-2], args[1:]...); err != nil {
+		t.Fatalf("a statement with %d variables failed: %v", d1.MaxVariables, err)
+	}
+}
+
+// TestSchemaMatchesSQLite keeps the D1 migrations and package sqlite's
+// schema the same: same tables, columns (name, type, nullability, default,
+// key) and indexes.
+func TestSchemaMatchesSQLite(t *testing.T) {
+	ctx := context.Background()
+	native, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "native.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	native.Close()
+	ndb, err := sql.Open("sqlite", "file:"+native.Path()+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ndb.Close()
+	want, got := schemaOf(t, ndb), schemaOf(t, openD1(t))
+	if len(want) == 0 {
+		t.Fatal("the native schema is empty")
+	}
+	for _, k := range union(want, got) {
+		if want[k] != got[k] {
+			t.Errorf("%s:\n  sqlite: %s\n  d1:     %s", k, orNone(want[k]), orNone(got[k]))
+		}
+	}
+}
+
+// schemaOf describes every table and index of db but SQLite's and D1's
+// own, one line per column and per index.
+func schemaOf(t *testing.T, db *sql.DB) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	tables := strings.Fields(queryString(t, db, `SELECT group_concat(name, ' ') FROM sqlite_master
+		WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'd1_%' AND name NOT LIKE '_cf_%'`))
+	for _, tbl := range tables {
+		rows, err := db.Query(`SELECT cid, name, type, "notnull", coalesce(dflt_value, ''), pk FROM pragma_table_info(?)`, tbl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var cid, notnull, pk int
+			var name, typ, dflt string
+			if err := rows.Scan(&cid, &name, &typ, &notnull, &dflt, &pk); err != nil {
+				t.Fatal(err)
+			}
+			out[fmt.Sprintf("column %s.%s", tbl, name)] = fmt.Sprintf("#%d %s notnull=%d default=%q pk=%d", cid, typ, notnull, dflt, pk)
+		}
+		rows.Close()
+		rows, err = db.Query(`SELECT l.name, l."unique", (SELECT group_concat(name, ',') FROM pragma_index_info(l.name))
+			FROM pragma_index_list(?) AS l`, tbl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var name, cols string
+			var unique int
+			if err := rows.Scan(&name, &unique, &cols); err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(name, "sqlite_autoindex_") {
+				name = "(constraint)" + cols // its number depends on declaration order only
+			}
+			out[fmt.Sprintf("index %s.%s", tbl, name)] = fmt.Sprintf("(%s) unique=%d", cols, unique)
+		}
+		rows.Close()
+	}
+	return out
+}
+
+func queryString(t *testing.T, db *sql.DB, q string, args ...any) string {
+	t.Helper()
+	var s sql.NullString
+	if err := db.QueryRow(q, args...).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s.String
+}
+
+func union(a, b map[string]string) []string {
+	var keys []string
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// batch builds a validated request of n events, with eventIds
+// prefix-0..prefix-(n-1), received at received.
+func batch(t *testing.T, tid, prefix string, n int, received time.Time) *server.Batch {
+	t.Helper()
+	var evs []string
+	for i := range n {
+		evs = append(evs, fmt.Sprintf(`{"eventId":"%s-%d","eventType":"View","sentAt":%d.%03d,"itemId":"item%d",
+			"eventValue":%d.5,"impression":["a","b"],"recommendationId":"r1",
+			"metricAttribution":{"eventAttributionSource":"email"},"properties":"{\"numberOfRatings\":\"%d\"}"}`,
+			prefix, i, received.Unix()-10, i, i, i, i))
+	}
+	body := fmt.Sprintf(`{"trackingId":%q,"sessionId":"s1","userId":"u1","eventList":[%s]}`, tid, strings.Join(evs, ","))
+	req, err := event.DecodeRequest([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := req.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return &server.Batch{Request: req, ReceivedAt: received, ClientSentAt: received.Add(-3 * time.Second)}
+}
+
+func count(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM events`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestInsertChunks inserts queue batches whose event counts sit on both
+// sides of one statement's capacity (7 rows of 14 columns = 98 variables).
+func TestInsertChunks(t *testing.T) {
+	now := time.UnixMilli(1714979289123)
+	for _, sizes := range [][]int{{1}, {7}, {7, 1}, {4, 4}, {10, 10, 10, 10, 10, 10, 10}, {3, 10, 1, 10, 6}} {
+		t.Run(fmt.Sprint(sizes), func(t *testing.T) {
+			sqldb := openD1(t)
+			db := d1.New(sqldb)
+			var batches []*server.Batch
+			total := 0
+			for i, n := range sizes {
+				batches = append(batches, batch(t, "tk_a", fmt.Sprint("b", i), n, now))
+				total += n
+			}
+			res, err := db.Insert(context.Background(), batches)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res != (server.PutResult{Accepted: total}) {
+				t.Errorf("Insert = %+v, want %d accepted", res, total)
+			}
+			if n := count(t, sqldb); n != total {
+				t.Errorf("%d rows stored, want %d", n, total)
+			}
+			// The queue redelivers the same batches: nothing new is stored.
+			res, err = db.Insert(context.Background(), batches)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res != (server.PutResult{Duplicates: total}) {
+				t.Errorf("second Insert = %+v, want %d duplicates", res, total)
+			}
+			if n := count(t, sqldb); n != total {
+				t.Errorf("after redelivery %d rows stored, want %d", n, total)
+			}
+		})
+	}
+}
+
+func TestInsertDedup(t *testing.T) {
+	sqldb := openD1(t)
+	db := d1.New(sqldb)
+	ctx := context.Background()
+	now := time.UnixMilli(1714979289123)
+	a := batch(t, "tk_a", "x", 3, now)
+	// The same eventIds for another tracker are other events.
+	b := batch(t, "tk_b", "x", 3, now)
+	// An eventId twice in one request: the first wins.
+	c := batch(t, "tk_a", "y", 2, now)
+	c.Request.EventList[1].EventID = c.Request.EventList[0].EventID
+	c.Request.EventList[1].EventType = "Second"
+	res, err := db.Insert(ctx, []*server.Batch{a, b, c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (server.PutResult{Accepted: 7, Duplicates: 1}); res != want {
+		t.Errorf("Insert = %+v, want %+v", res, want)
+	}
+	var typ string
+	if err := sqldb.QueryRow(`SELECT event_type FROM events WHERE tracking_id = 'tk_a' AND event_id = 'y-0'`).Scan(&typ); err != nil {
+		t.Fatal(err)
+	}
+	if typ != "View" {
+		t.Errorf("event y-0 has type %q, want the first one's, View", typ)
+	}
+}
+
+func TestInsertNeedsEventIDs(t *testing.T) {
+	db := d1.New(openD1(t))
+	b := batch(t, "tk_a", "x", 2, time.Now())
+	b.Request.EventList[1].EventID = nil
+	if _, err := db.Insert(context.Background(), []*server.Batch{b}); err == nil {
+		t.Fatal("Insert stored an event without an eventId: a redelivery would store it twice")
+	}
+}
+
+// TestSameRowsAsSQLite stores the same batches through package sqlite and
+// through d1 and compares the rows byte for byte (but seq).
+func TestSameRowsAsSQLite(t *testing.T) {
+	ctx := context.Background()
+	now := time.UnixMilli(1714979289123)
+	batches := func() []*server.Batch {
+		b1 := batch(t, "tk_a", "x", 10, now)
+		b2 := batch(t, "tk_a", "y", 1, now.Add(time.Second))
+		// Optional members absent, no user, no client send time.
+		b2.Request.UserID = nil
+		e := &b2.Request.EventList[0]
+		e.ItemID, e.EventValue, e.Impression, e.RecommendationID, e.MetricAttribution, e.Properties = nil, nil, nil, nil, nil, nil
+		b2.ClientSentAt = time.Time{}
+		return []*server.Batch{b1, b2}
+	}
+	native, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "native.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range batches() {
+		if _, err := native.PutEvents(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	native.Close()
+	ndb, err := sql.Open("sqlite", "file:"+native.Path()+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ndb.Close()
+
+	wdb := openD1(t)
+	if _, err := d1.New(wdb).Insert(ctx, batches()); err != nil {
+		t.Fatal(err)
+	}
+	want, got := dump(t, ndb), dump(t, wdb)
+	if len(want) != 11 {
+		t.Fatalf("native store has %d rows, want 11", len(want))
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("rows differ:\n d1:     %q\n sqlite: %q", got, want)
+	}
+
+	// And both read back the same.
+	var read [2][]server.StoredEvent
+	natDB, err := sqlite.Open(ctx, native.Path(), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer natDB.Close()
+	for i, r := range []server.EventReader{natDB, d1.New(wdb)} {
+		for e, err := range r.Events(ctx, server.EventFilter{TrackingID: "tk_a", Limit: 100}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			read[i] = append(read[i], *e)
+		}
+	}
+	if !reflect.DeepEqual(read[0], read[1]) {
+		t.Errorf("Events differ:\n sqlite: %+v\n d1:     %+v", read[0], read[1])
+	}
+}
+
+// dump returns every events row as text, typed, without seq.
+func dump(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.Query(`SELECT tracking_id, event_id, session_id, user_id, event_type, sent_at_ms, received_at_ms,
+		occurred_at_ms, item_id, event_value, impression, recommendation_id, metric_attribution, properties FROM events ORDER BY seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		vals := make([]any, 14)
+		ptrs := make([]any, 14)
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, v := range vals {
+			fmt.Fprintf(&b, "%T:%v|", v, v)
+		}
+		out = append(out, b.String())
+	}
+	return out
+}
+
+func TestTrackers(t *testing.T) {
+	ctx := context.Background()
+	db := d1.New(openD1(t))
+	if _, err := db.Tracker(ctx, "tk_missing"); err != server.ErrTrackerNotFound {
+		t.Errorf("missing tracker: err = %v, want ErrTrackerNotFound", err)
+	}
+	if _, err := db.CreateTracker(ctx, "tk_shop", "Shop", []string{"https://Shop.example/"}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := db.Tracker(ctx, "tk_shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Name != "Shop" || !slices.Equal(tr.Origins, []string{"https://shop.example"}) || tr.Disabled {
+		t.Errorf("Tracker = %+v", tr)
+	}
+	for origin, want := range map[string]bool{"https://shop.example": true, "https://SHOP.example": true, "https://evil.example": false} {
+		ok, err := db.OriginAllowed(ctx, origin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok != want {
+			t.Errorf("OriginAllowed(%q) = %v, want %v", origin, ok, want)
+		}
+	}
+	if _, err := db.CreateTracker(ctx, "tk_bad", "Bad", []string{"shop.example/path"}); err == nil {
+		t.Error("a tracker with origin shop.example/path was created")
+	}
+}

@@ -1,0 +1,337 @@
+//go:build !js
+
+package worker_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	trackhttp "github.com/tracklet/tracklet/server/http"
+	"github.com/tracklet/tracklet/server/sqlite"
+)
+
+// The end-to-end tests run one worker under wrangler dev and, beside it, the
+// native collector's handler on an in-memory SQLite store with the same
+// trackers, and send both the same requests.
+
+// pair is the worker and the native collector, sharing trackers.
+type pair struct {
+	worker *devWorker
+	native *httptest.Server
+	// Trackers by role: open takes any origin, shop only
+	// https://shop.example, off is disabled.
+	open, shop, off string
+}
+
+func startPair(t *testing.T) *pair {
+	t.Helper()
+	ctx := context.Background()
+	w := startWorker(t, nil)
+	db, err := sqlite.Open(ctx, sqlite.Memory, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	p := &pair{worker: w}
+	var inserts []string
+	for _, tr := range []struct {
+		id      *string
+		name    string
+		origins []string
+	}{{&p.open, "open", nil}, {&p.shop, "shop", []string{"https://shop.example"}}, {&p.off, "off", nil}} {
+		created, err := db.CreateTracker(ctx, tr.name, tr.origins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*tr.id = created.ID
+		origins, _ := json.Marshal(created.Origins)
+		inserts = append(inserts, fmt.Sprintf(
+			"INSERT INTO trackers (id, name, origins, disabled, created_at_ms) VALUES ('%s', '%s', '%s', %d, %d)",
+			created.ID, created.Name, origins, boolInt(tr.name == "off"), created.CreatedAt.UnixMilli()))
+	}
+	if err := db.SetTrackerDisabled(ctx, p.off, true); err != nil {
+		t.Fatal(err)
+	}
+	w.query(ctx, strings.Join(inserts, "; "))
+	p.native = httptest.NewServer(trackhttp.NewHandler(trackhttp.Config{Store: db}))
+	t.Cleanup(p.native.Close)
+	return p
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// consumed waits until the worker's queue consumer has stored n messages
+// in all (counting from its start) and returns the accepted and duplicate
+// event counts it logged.
+func (w *devWorker) consumed(t *testing.T, n int, timeout time.Duration) (accepted, duplicates int) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		msgs := 0
+		accepted, duplicates = 0, 0
+		for _, m := range consumerLine.FindAllStringSubmatch(w.Output(), -1) {
+			a, _ := strconv.Atoi(m[1])
+			b, _ := strconv.Atoi(m[2])
+			c, _ := strconv.Atoi(m[3])
+			msgs, accepted, duplicates = msgs+a, accepted+b, duplicates+c
+		}
+		if msgs >= n {
+			if msgs > n {
+				t.Errorf("the consumer stored %d messages, want %d", msgs, n)
+			}
+			return accepted, duplicates
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the consumer stored %d of %d messages within %v; wrangler output:\n%s", msgs, n, timeout, w.Output())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// consumerLine is the worker's log line for each consumed queue batch.
+var consumerLine = regexp.MustCompile(`"msg":"stored queued events","messages":(\d+),"accepted":(\d+),"duplicates":(\d+)`)
+
+func body(tid string, events ...string) string {
+	return fmt.Sprintf(`{"trackingId":%q,"sessionId":"s1","userId":"u1","eventList":[%s]}`, tid, strings.Join(events, ","))
+}
+
+func ev(id, typ string) string {
+	idPart := ""
+	if id != "" {
+		idPart = fmt.Sprintf(`"eventId":%q,`, id)
+	}
+	return fmt.Sprintf(`{%s"eventType":%q,"sentAt":1714979289.123,"itemId":"movie1","eventValue":4.5,
+		"properties":"{\"numberOfRatings\":\"12\"}"}`, idPart, typ)
+}
+
+func TestWorker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts wrangler dev")
+	}
+	p := startPair(t)
+	w := p.worker
+	ctx := context.Background()
+	post := func(b string, header map[string]string) (*http.Response, []byte) {
+		return do(t, "POST", w.URL+"/events", header, b)
+	}
+	sent := 0 // requests answered 2xx: queue messages the consumer must store
+
+	t.Run("valid batch is stored in D1", func(t *testing.T) {
+		resp, got := post(body(p.open, ev("e1", "Rate"), ev("e2", "View"), ev("", "NoID")),
+			map[string]string{"Content-Type": "text/plain;charset=UTF-8", "X-Tracklet-Sent-At": "1714979290000"})
+		if resp.StatusCode != 200 || string(got) != "{}" {
+			t.Fatalf("POST /events = %d %s", resp.StatusCode, got)
+		}
+		if h := resp.Header.Get("X-Tracklet-Accepted"); h != "3" {
+			t.Errorf("X-Tracklet-Accepted = %q, want 3", h)
+		}
+		sent++
+		if a, d := w.consumed(t, sent, 20*time.Second); a != 3 || d != 0 {
+			t.Errorf("consumer stored %d, dropped %d; want 3, 0", a, d)
+		}
+		rows := w.query(ctx, "SELECT * FROM events WHERE tracking_id = '"+p.open+"' ORDER BY seq")
+		if len(rows) != 3 {
+			t.Fatalf("D1 has %d events, want 3: %v", len(rows), rows)
+		}
+		r := rows[0]
+		if r["event_id"] != "e1" || r["event_type"] != "Rate" || r["session_id"] != "s1" || r["user_id"] != "u1" ||
+			r["item_id"] != "movie1" || r["event_value"] != 4.5 || r["properties"] != `{"numberOfRatings":"12"}` ||
+			r["sent_at_ms"] != float64(1714979289123) || r["impression"] != nil {
+			t.Errorf("stored row %v", r)
+		}
+		// The client's clock is 877 ms behind ours at sending: occurredAt
+		// is sentAt corrected by as much.
+		skew := r["received_at_ms"].(float64) - 1714979290000
+		if occ := r["occurred_at_ms"].(float64); occ != 1714979289123+skew {
+			t.Errorf("occurred_at_ms = %v, want sent_at_ms + %v", occ, skew)
+		}
+		if id, _ := rows[2]["event_id"].(string); len(id) != 36 || id[14] != '7' {
+			t.Errorf("an event without eventId was stored with id %q, want a UUIDv7", id)
+		}
+	})
+
+	t.Run("duplicates are dropped", func(t *testing.T) {
+		// A retry of the first request, then a request mixing an old id, an
+		// id repeated within it, and a new one.
+		for _, b := range []string{
+			body(p.open, ev("e1", "Rate"), ev("e2", "View")),
+			body(p.open, ev("e2", "View"), ev("e3", "First"), ev("e3", "Second")),
+		} {
+			if resp, got := post(b, nil); resp.StatusCode != 200 {
+				t.Fatalf("POST /events = %d %s", resp.StatusCode, got)
+			}
+			sent++
+		}
+		if a, d := w.consumed(t, sent, 20*time.Second); a != 4 || d != 4 {
+			t.Errorf("consumer totals: %d stored, %d dropped; want 4, 4", a, d)
+		}
+		rows := w.query(ctx, "SELECT event_id, event_type FROM events WHERE tracking_id = '"+p.open+"' ORDER BY seq")
+		var ids []string
+		for _, r := range rows {
+			ids = append(ids, fmt.Sprint(r["event_id"], "/", r["event_type"]))
+		}
+		if len(rows) != 4 || ids[3] != "e3/First" {
+			t.Errorf("stored events %v, want e1, e2, (generated id), e3/First", ids)
+		}
+	})
+
+	t.Run("gzip body and doubled slash", func(t *testing.T) {
+		var zb bytes.Buffer
+		zw := gzip.NewWriter(&zb)
+		zw.Write([]byte(body(p.shop, ev("z1", "Zipped"))))
+		zw.Close()
+		resp, got := do(t, "POST", w.URL+"//events", map[string]string{
+			"Content-Encoding": "gzip", "Content-Type": "application/json", "Origin": "https://shop.example"}, zb.String())
+		if resp.StatusCode != 200 {
+			t.Fatalf("gzip POST //events = %d %s", resp.StatusCode, got)
+		}
+		if h := resp.Header.Get("Access-Control-Allow-Origin"); h != "https://shop.example" {
+			t.Errorf("Access-Control-Allow-Origin = %q", h)
+		}
+		sent++
+		w.consumed(t, sent, 20*time.Second)
+		rows := w.query(ctx, "SELECT event_type FROM events WHERE tracking_id = '"+p.shop+"'")
+		if len(rows) != 1 || rows[0]["event_type"] != "Zipped" {
+			t.Errorf("D1 has %v for the shop tracker", rows)
+		}
+	})
+
+	t.Run("same answers as the native collector", func(t *testing.T) {
+		for _, c := range conformanceCases(p) {
+			t.Run(c.name, func(t *testing.T) {
+				want := answer(t, p.native.URL, c)
+				got := answer(t, w.URL, c)
+				if got != want {
+					t.Errorf("%s %s\nworker: %s\nnative: %s", c.method, c.path, got, want)
+				}
+				if want.status != c.wantStatus {
+					t.Errorf("both answered %d, the case expects %d", want.status, c.wantStatus)
+				}
+			})
+		}
+		// Nothing refused may reach the queue.
+		time.Sleep(1500 * time.Millisecond) // > max_batch_timeout
+		w.consumed(t, sent, time.Second)
+	})
+}
+
+// request is one request of the differential table.
+type request struct {
+	name         string
+	method, path string
+	header       map[string]string
+	body         string
+	gzip         bool
+	wantStatus   int
+}
+
+// reply is what must be equal between the worker and the native collector.
+type reply struct {
+	status                     int
+	body, errorType, allowOrig string
+	allowMethods, exposed      string
+}
+
+func (r reply) String() string {
+	return fmt.Sprintf("%d %s type=%q allow-origin=%q allow-methods=%q expose=%q",
+		r.status, strings.TrimSpace(r.body), r.errorType, r.allowOrig, r.allowMethods, r.exposed)
+}
+
+func answer(t *testing.T, base string, c request) reply {
+	t.Helper()
+	b := c.body
+	if c.gzip {
+		var zb bytes.Buffer
+		zw := gzip.NewWriter(&zb)
+		zw.Write([]byte(b))
+		zw.Close()
+		b = zb.String()
+	}
+	resp, got := do(t, c.method, base+c.path, c.header, b)
+	return reply{resp.StatusCode, string(got), resp.Header.Get("x-amzn-ErrorType"),
+		resp.Header.Get("Access-Control-Allow-Origin"), resp.Header.Get("Access-Control-Allow-Methods"),
+		resp.Header.Get("Access-Control-Expose-Headers")}
+}
+
+// conformanceCases are requests every deployment of the collector must
+// answer alike: refusals of every kind, and CORS.
+func conformanceCases(p *pair) []request {
+	json := map[string]string{"Content-Type": "application/json"}
+	shop := map[string]string{"Content-Type": "text/plain;charset=UTF-8", "Origin": "https://shop.example"}
+	evil := map[string]string{"Content-Type": "text/plain;charset=UTF-8", "Origin": "https://evil.example"}
+	eleven := make([]string, 11)
+	for i := range eleven {
+		eleven[i] = ev(fmt.Sprint("x", i), "T")
+	}
+	long := strings.Repeat("a", 257)
+	return []request{
+		{name: "empty body", method: "POST", path: "/events", header: json, body: "", wantStatus: 400},
+		{name: "not JSON", method: "POST", path: "/events", header: json, body: "{oops", wantStatus: 400},
+		{name: "array", method: "POST", path: "/events", header: json, body: "[1]", wantStatus: 400},
+		{name: "missing trackingId", method: "POST", path: "/events", header: json,
+			body: `{"sessionId":"s","eventList":[` + ev("a", "T") + `]}`, wantStatus: 400},
+		{name: "empty eventList", method: "POST", path: "/events", header: json, body: body(p.open), wantStatus: 400},
+		{name: "eleven events", method: "POST", path: "/events", header: json, body: body(p.open, eleven...), wantStatus: 400},
+		{name: "empty eventType", method: "POST", path: "/events", header: json, body: body(p.open, ev("a", "")), wantStatus: 400},
+		{name: "eventType too long", method: "POST", path: "/events", header: json, body: body(p.open, ev("a", long)), wantStatus: 400},
+		{name: "properties not JSON", method: "POST", path: "/events", header: json,
+			body: body(p.open, `{"eventType":"T","sentAt":1714979289,"properties":"{oops"}`), wantStatus: 400},
+		{name: "properties too long", method: "POST", path: "/events", header: json,
+			body: body(p.open, `{"eventType":"T","sentAt":1714979289,"properties":"{\"a\":\"`+strings.Repeat("x", 1020)+`\"}"}`), wantStatus: 400},
+		{name: "sentAt missing", method: "POST", path: "/events", header: json,
+			body: body(p.open, `{"eventType":"T"}`), wantStatus: 400},
+		{name: "sentAt not a time", method: "POST", path: "/events", header: json,
+			body: body(p.open, `{"eventType":"T","sentAt":"yesterday"}`), wantStatus: 400},
+		{name: "several errors", method: "POST", path: "/events", header: json,
+			body: `{"sessionId":"","eventList":[{"eventType":"","sentAt":-1,"impression":[]}]}`, wantStatus: 400},
+		{name: "bad sent-at header", method: "POST", path: "/events",
+			header: map[string]string{"X-Tracklet-Sent-At": "soon"}, body: body(p.open, ev("a", "T")), wantStatus: 400},
+		{name: "unknown tracker", method: "POST", path: "/events", header: json, body: body("tk_nosuchtracker", ev("a", "T")), wantStatus: 404},
+		{name: "disabled tracker", method: "POST", path: "/events", header: json, body: body(p.off, ev("a", "T")), wantStatus: 404},
+		{name: "disallowed origin", method: "POST", path: "/events", header: evil, body: body(p.shop, ev("a", "T")), wantStatus: 403},
+		{name: "content type", method: "POST", path: "/events",
+			header: map[string]string{"Content-Type": "application/xml"}, body: body(p.open, ev("a", "T")), wantStatus: 415},
+		{name: "content encoding", method: "POST", path: "/events",
+			header: map[string]string{"Content-Encoding": "br"}, body: body(p.open, ev("a", "T")), wantStatus: 415},
+		{name: "bad gzip", method: "POST", path: "/events",
+			header: map[string]string{"Content-Encoding": "gzip"}, body: "not gzip", wantStatus: 400},
+		{name: "body over 1 MiB", method: "POST", path: "/events", header: json,
+			body: body(p.open, ev("a", "T")) + strings.Repeat(" ", trackhttp.DefaultMaxBodyBytes), wantStatus: 413},
+		{name: "body exactly 1 MiB", method: "POST", path: "/events", header: json,
+			body: pad(body(p.off, ev("a", "T")), trackhttp.DefaultMaxBodyBytes), wantStatus: 404},
+		{name: "gzip bomb", method: "POST", path: "/events",
+			header: map[string]string{"Content-Encoding": "gzip"}, gzip: true,
+			body: body(p.open, ev("a", "T")) + strings.Repeat(" ", trackhttp.DefaultMaxBodyBytes), wantStatus: 413},
+		{name: "GET /events", method: "GET", path: "/events", wantStatus: 405},
+		{name: "unknown path", method: "GET", path: "/nothing-here", wantStatus: 404},
+		{name: "preflight, allowed origin", method: "OPTIONS", path: "/events", header: map[string]string{
+			"Origin": "https://shop.example", "Access-Control-Request-Method": "POST",
+			"Access-Control-Request-Headers": "content-type, x-tracklet-sent-at"}, wantStatus: 204},
+		{name: "preflight, disallowed origin", method: "OPTIONS", path: "/events?trackingId=" + p.shop, header: map[string]string{
+			"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}, wantStatus: 403},
+		{name: "preflight, disallowed header", method: "OPTIONS", path: "/events", header: map[string]string{
+			"Origin": "https://shop.example", "Access-Control-Request-Method": "POST",
+			"Access-Control-Request-Headers": "x-secret"}, wantStatus: 403},
+		{name: "allowed origin, unknown tracker", method: "POST", path: "/events", header: shop,
+			body: body("tk_nosuchtracker", ev("a", "T")), wantStatus: 404},
+	}
+}
+
+// pad fills a JSON body with trailing spaces up to n bytes.
+func pad(s string, n int) string { return s + strings.Repeat(" ", n-len(s)) }
+

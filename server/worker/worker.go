@@ -1,0 +1,121 @@
+// Package worker runs the collector on Cloudflare Workers: the HTTP API of
+// package http, trackers in D1, and accepted batches handed to a Cloudflare
+// Queue whose consumer (the same worker) writes them to D1.
+//
+// The hand-off makes a 2xx mean "the queue has the batch": ingest latency
+// does not depend on D1's write speed, and D1 gets few large inserts
+// instead of many small ones. Queues deliver at least once, so a batch may
+// be written twice (a consumer that fails after some of its inserts, a lost
+// ack); every event carries its eventId from the moment it is enqueued and
+// events has a unique index on (tracking_id, event_id), so the second write
+// stores nothing. At-least-once delivery, exactly-once storage.
+//
+// This package is plain Go, testable natively; cmd/worker binds it to the
+// Workers runtime (syumai/workers) under GOOS=js GOARCH=wasm.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tracklet/tracklet/event"
+	"github.com/tracklet/tracklet/server"
+	"github.com/tracklet/tracklet/server/worker/d1"
+)
+
+// Queue takes a message for the consumer; a nil error means the queue has
+// stored it durably.
+type Queue interface {
+	Send(ctx context.Context, body string) error
+}
+
+// Store is the worker's server.Store: reads come from D1, writes go to the
+// queue.
+type Store struct {
+	*d1.DB
+	Queue Queue
+}
+
+var _ server.Store = (*Store)(nil)
+
+// PutEvents gives events without an eventId a new one (a UUIDv7, as package
+// sqlite does) and enqueues b. The result counts every event as accepted:
+// whether some are duplicates is known only when the consumer stores them.
+func (s *Store) PutEvents(ctx context.Context, b *server.Batch) (server.PutResult, error) {
+	for i := range b.Request.EventList {
+		e := &b.Request.EventList[i]
+		if e.EventID == nil {
+			id, err := uuid.NewV7()
+			if err != nil {
+				return server.PutResult{}, fmt.Errorf("generate eventId: %w", err)
+			}
+			e.EventID = event.String(id.String())
+		}
+	}
+	msg, err := EncodeBatch(b)
+	if err != nil {
+		return server.PutResult{}, err
+	}
+	if err := s.Queue.Send(ctx, msg); err != nil {
+		return server.PutResult{}, fmt.Errorf("enqueue batch: %w", err)
+	}
+	return server.PutResult{Accepted: len(b.Request.EventList)}, nil
+}
+
+// message is a queue message: one accepted request. Times are Unix
+// milliseconds.
+type message struct {
+	ReceivedAt   int64          `json:"receivedAtMs"`
+	ClientSentAt int64          `json:"clientSentAtMs,omitempty"`
+	Request      *event.Request `json:"request"`
+}
+
+// EncodeBatch writes b as a queue message. Every event must have an
+// eventId.
+func EncodeBatch(b *server.Batch) (string, error) {
+	for _, e := range b.Request.EventList {
+		if e.EventID == nil {
+			return "", errors.New("encode batch: an event has no eventId")
+		}
+	}
+	m := message{ReceivedAt: b.ReceivedAt.UnixMilli(), Request: b.Request}
+	if !b.ClientSentAt.IsZero() {
+		m.ClientSentAt = b.ClientSentAt.UnixMilli()
+	}
+	j, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("encode batch: %w", err)
+	}
+	return string(j), nil
+}
+
+// DecodeBatch reads a message EncodeBatch wrote.
+//
+// It unmarshals the request with encoding/json rather than
+// event.DecodeRequest: the message is our own output, already validated,
+// and DecodeRequest's leniency (a sentAt of 1e11 or more read as
+// milliseconds) would misread a valid far-future sentAt.
+func DecodeBatch(body string) (*server.Batch, error) {
+	var m message
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		return nil, fmt.Errorf("decode batch: %w", err)
+	}
+	if m.Request == nil || m.ReceivedAt == 0 || len(m.Request.EventList) == 0 {
+		return nil, errors.New("decode batch: not a batch message")
+	}
+	b := &server.Batch{Request: m.Request, ReceivedAt: time.UnixMilli(m.ReceivedAt)}
+	if m.ClientSentAt != 0 {
+		b.ClientSentAt = time.UnixMilli(m.ClientSentAt)
+	}
+	for _, e := range b.Request.EventList {
+		if e.EventID == nil {
+			return nil, errors.New("decode batch: an event has no eventId")
+		}
+	}
+	return b, nil
+}

@@ -1,0 +1,104 @@
+package worker_test
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracklet/tracklet/event"
+	"github.com/tracklet/tracklet/server"
+	"github.com/tracklet/tracklet/server/worker"
+)
+
+func decodeValid(t *testing.T, body string) *event.Request {
+	t.Helper()
+	r, err := event.DecodeRequest([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestBatchRoundTrip(t *testing.T) {
+	full := `{"trackingId":"tk_a","sessionId":"s","userId":"u","eventList":[
+		{"eventId":"e1","eventType":"Rate","sentAt":1714979289.123,"eventValue":4.5,"itemId":"i",
+		 "impression":["i","j"],"recommendationId":"r","metricAttribution":{"eventAttributionSource":"mail"},
+		 "properties":"{\"numberOfRatings\":\"12\"}"},
+		{"eventId":"e2","eventType":"View","sentAt":"5138-01-01T00:00:00.001Z"},
+		{"eventId":"e3","eventType":"View","sentAt":1}]}`
+	for name, b := range map[string]*server.Batch{
+		"every member": {Request: decodeValid(t, full), ReceivedAt: time.UnixMilli(1714979290001),
+			ClientSentAt: time.UnixMilli(1714979280000)},
+		"no user, no client time": {Request: decodeValid(t,
+			`{"trackingId":"tk_a","sessionId":"s","eventList":[{"eventId":"x","eventType":"T","sentAt":1714979289}]}`),
+			ReceivedAt: time.UnixMilli(1714979290001)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			msg, err := worker.EncodeBatch(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := worker.DecodeBatch(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, b) {
+				t.Errorf("round trip of %s\n got %+v\nwant %+v", msg, got, b)
+			}
+			for i, e := range got.Request.EventList {
+				if e.SentAt.UnixMilli() != b.Request.EventList[i].SentAt.UnixMilli() {
+					t.Errorf("event %d: sentAt %v, want %v", i, e.SentAt, b.Request.EventList[i].SentAt)
+				}
+			}
+		})
+	}
+}
+
+func TestBatchNeedsEventIDs(t *testing.T) {
+	b := &server.Batch{Request: decodeValid(t,
+		`{"trackingId":"tk_a","sessionId":"s","eventList":[{"eventType":"T","sentAt":1714979289}]}`), ReceivedAt: time.Now()}
+	if _, err := worker.EncodeBatch(b); err == nil {
+		t.Error("EncodeBatch took an event without an eventId")
+	}
+	for _, bad := range []string{``, `{}`, `{"receivedAtMs":1,"request":{"eventList":[{"eventType":"T","sentAt":1}]}}`, `[1]`} {
+		if _, err := worker.DecodeBatch(bad); err == nil {
+			t.Errorf("DecodeBatch(%q) succeeded", bad)
+		}
+	}
+}
+
+// chanQueue is an in-process Queue; the real one is exercised by the
+// wrangler tests.
+type chanQueue chan string
+
+func (q chanQueue) Send(ctx context.Context, body string) error {
+	q <- body
+	return nil
+}
+
+func TestPutEventsAssignsIDsBeforeEnqueueing(t *testing.T) {
+	q := make(chanQueue, 1)
+	s := &worker.Store{Queue: q}
+	b := &server.Batch{Request: decodeValid(t, `{"trackingId":"tk_a","sessionId":"s","eventList":[
+		{"eventType":"T","sentAt":1714979289},{"eventId":"mine","eventType":"T","sentAt":1714979289}]}`), ReceivedAt: time.Now()}
+	res, err := s.PutEvents(context.Background(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res != (server.PutResult{Accepted: 2}) {
+		t.Errorf("PutEvents = %+v", res)
+	}
+	got, err := worker.DecodeBatch(<-q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{*got.Request.EventList[0].EventID, *got.Request.EventList[1].EventID}
+	if len(ids[0]) != 36 || !strings.HasPrefix(ids[0][14:], "7") || ids[1] != "mine" {
+		t.Errorf("enqueued eventIds %q, want a UUIDv7 and \"mine\"", ids)
+	}
+}
