@@ -14,14 +14,14 @@ cd "$root"
 "$GO" run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o "$out"
 # -gcflags=all=-l (no inlining) makes the wasm 3% bigger raw but ~10% smaller
 # gzipped, which is what Cloudflare's limit counts; see README.
-GOOS=js GOARCH=wasm "$GO" build -trimpath -gcflags=all=-l -ldflags="-s -w" \
+GOOS=js GOARCH=wasm "$GO" build -trimpath -tags validator_novalidatefn -gcflags=all=-l -ldflags="-s -w" \
   -o "$out/app.wasm" ./server/worker/cmd/worker
 
 # The browser module, if `make wasm` has built it, as static assets with CORS
 # (tracklet.wasm is fetched cross-origin by the loader).
 mkdir -p "$out/public"
 dist="$root/web/dist"
-for f in tracklet.js wasm_exec.js tracklet.wasm; do
+for f in tracklet.js tracklet.mjs wasm_exec.js tracklet.wasm; do
   if [ -f "$dist/$f" ]; then cp "$dist/$f" "$out/public/$f"; fi
 done
 cat > "$out/public/_headers" <<'HEADERS'

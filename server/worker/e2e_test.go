@@ -78,7 +78,7 @@ func boolInt(b bool) int {
 // consumed waits until the worker's queue consumer has stored n messages
 // in all (counting from its start) and returns the accepted and duplicate
 // event counts it logged.
-func (w *devWorker) consumed(t *testing.T, n int, timeout time.Duration) (accepted, duplicates int) {
+func (w *devWorker) consumed(t testing.TB, n int, timeout time.Duration) (accepted, duplicates int) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -334,4 +334,3 @@ func conformanceCases(p *pair) []request {
 
 // pad fills a JSON body with trailing spaces up to n bytes.
 func pad(s string, n int) string { return s + strings.Repeat(" ", n-len(s)) }
-
