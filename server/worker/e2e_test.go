@@ -26,8 +26,9 @@ import (
 
 // pair is the worker and the native collector, sharing trackers.
 type pair struct {
-	worker *devWorker
-	native *httptest.Server
+	worker   *devWorker
+	native   *httptest.Server
+	nativeDB *sqlite.DB
 	// Trackers by role: open takes any origin, shop only
 	// https://shop.example, off is disabled.
 	open, shop, off string
@@ -42,7 +43,7 @@ func startPair(t *testing.T) *pair {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	p := &pair{worker: w}
+	p := &pair{worker: w, nativeDB: db}
 	var inserts []string
 	for _, tr := range []struct {
 		id      *string
@@ -63,7 +64,7 @@ func startPair(t *testing.T) *pair {
 		t.Fatal(err)
 	}
 	w.query(ctx, strings.Join(inserts, "; "))
-	p.native = httptest.NewServer(trackhttp.NewHandler(trackhttp.Config{Store: db}))
+	p.native = httptest.NewServer(trackhttp.NewHandler(trackhttp.Config{Store: db, Rejected: db}))
 	t.Cleanup(p.native.Close)
 	return p
 }
@@ -227,6 +228,36 @@ func TestWorker(t *testing.T) {
 		// Nothing refused may reach the queue.
 		time.Sleep(1500 * time.Millisecond) // > max_batch_timeout
 		w.consumed(t, sent, time.Second)
+	})
+
+	t.Run("refusals are logged alike", func(t *testing.T) {
+		var want []string
+		deadline := time.Now().Add(10 * time.Second)
+		for len(want) == 0 || time.Now().Before(deadline) {
+			rej, err := p.nativeDB.Rejected(ctx, "", 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = want[:0]
+			for _, r := range rej {
+				want = append(want, fmt.Sprintf("%d %s %q %q %q", r.Status, r.TrackingID, r.Reason, r.Origin, r.Body))
+			}
+			if len(want) > 0 {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		rows := w.query(ctx, "SELECT status, coalesce(tracking_id, '') AS t, reason, coalesce(origin, '') AS o, body FROM rejected ORDER BY id DESC")
+		var got []string
+		for _, r := range rows {
+			got = append(got, fmt.Sprintf("%v %s %q %q %q", r["status"], r["t"], r["reason"], r["o"], r["body"]))
+		}
+		if len(want) < 20 {
+			t.Errorf("the native collector logged %d refusals, want at least 20", len(want))
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("rejected requests differ:\nworker:\n%s\nnative:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
 	})
 }
 

@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/google/uuid"
@@ -118,4 +119,31 @@ func DecodeBatch(body string) (*server.Batch, error) {
 		}
 	}
 	return b, nil
+}
+
+// RejectionLog is the worker's server.RejectionLog: rejections go to D1's
+// rejected table in the background, after the answer. Go runs them with
+// spawn, which must keep the invocation alive until they finish (the
+// Workers runtime's waitUntil).
+type RejectionLog struct {
+	DB    *d1.DB
+	Spawn func(func())
+	Log   *slog.Logger
+}
+
+var _ server.RejectionLog = (*RejectionLog)(nil)
+
+// RecordRejected logs r without delaying the answer. A failure is logged
+// and otherwise ignored: a lost rejection costs less than a slow refusal.
+func (l *RejectionLog) RecordRejected(r *server.Rejection) {
+	l.Spawn(func() {
+		if err := l.DB.InsertRejected(context.Background(), r); err != nil && l.Log != nil {
+			l.Log.Warn("log rejected request", "err", err)
+		}
+	})
+}
+
+// Rejected returns up to limit rejections, newest first.
+func (l *RejectionLog) Rejected(ctx context.Context, trackingID string, limit int) ([]*server.Rejection, error) {
+	return l.DB.Rejected(ctx, trackingID, limit)
 }

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"sync"
 
 	"github.com/syumai/workers"
 	"github.com/syumai/workers/cloudflare"
@@ -58,11 +59,26 @@ func main() {
 	if v, err := strconv.ParseInt(cloudflare.Getenv("MAX_BODY_BYTES"), 10, 64); err == nil {
 		limits.MaxBodyBytes, limits.MaxDecodedBytes = v, v
 	}
-	workers.Serve(trackhttp.NewHandler(trackhttp.Config{
-		Store:  &worker.Store{DB: db, Queue: textQueue{producer}},
-		Logger: log,
-		Limits: limits,
+	// Work the handler starts in the background (logging a rejection)
+	// runs under waitUntil, and main waits for it: when main returns, the
+	// Go program ends, goroutines and all.
+	var background sync.WaitGroup
+	spawn := func(f func()) {
+		background.Add(1)
+		cloudflare.WaitUntil(func() {
+			defer background.Done()
+			f()
+		})
+	}
+	workers.ServeNonBlock(trackhttp.NewHandler(trackhttp.Config{
+		Store:    &worker.Store{DB: db, Queue: textQueue{producer}},
+		Rejected: &worker.RejectionLog{DB: db, Spawn: spawn, Log: log},
+		Logger:   log,
+		Limits:   limits,
 	}))
+	workers.Ready()
+	<-workers.Done()
+	background.Wait()
 }
 
 // textQueue sends messages as text: the queue carries JSON we encode
