@@ -42,6 +42,9 @@ const rowsPerInsert = MaxVariables / columnsPerEvent
 // (Tracker, OriginAllowed), server.EventReader, and Insert for the queue
 // consumer. Its methods are safe for concurrent use.
 type DB struct {
+	// MaxRejected bounds the rejected table; 0 means DefaultMaxRejected.
+	MaxRejected int
+
 	db  *sql.DB
 	now func() time.Time
 }

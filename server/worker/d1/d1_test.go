@@ -401,3 +401,36 @@ func TestTrackers(t *testing.T) {
 		t.Error("a tracker with origin shop.example/path was created")
 	}
 }
+
+func TestRejectedIsBounded(t *testing.T) {
+	ctx := context.Background()
+	db := d1.New(openD1(t))
+	db.MaxRejected = 3
+	for i := range 4 {
+		r := &server.Rejection{ReceivedAt: time.UnixMilli(int64(1000 + i)), Status: 400, Reason: fmt.Sprint("bad ", i),
+			Body: strings.Repeat("x", server.MaxRejectedBody+10)}
+		if i%2 == 0 {
+			r.TrackingID, r.Origin = "tk_a", "https://shop.example"
+		}
+		if err := db.InsertRejected(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Rejected(ctx, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := min(i+1, 3); len(got) != want {
+			t.Fatalf("after %d rejections %d are kept, want %d", i+1, len(got), want)
+		}
+		if got[0].Reason != fmt.Sprint("bad ", i) || len(got[0].Body) != server.MaxRejectedBody {
+			t.Errorf("newest rejection %q with a %d-byte body", got[0].Reason, len(got[0].Body))
+		}
+	}
+	got, err := db.Rejected(ctx, "tk_a", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Reason != "bad 2" || got[0].Origin != "https://shop.example" {
+		t.Errorf("tk_a's rejections: %+v, want only bad 2 (bad 0 was trimmed)", got)
+	}
+}

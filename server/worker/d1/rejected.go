@@ -11,15 +11,15 @@ import (
 	"github.com/tracklet/tracklet/server"
 )
 
-// MaxRejected is how many rejections the rejected table keeps, as package
-// sqlite's default.
-const MaxRejected = 10000
+// DefaultMaxRejected is how many rejections the rejected table keeps by
+// default, as in package sqlite.
+const DefaultMaxRejected = 10000
 
 // maxReason bounds a stored rejection's reason, as package sqlite does.
 const maxReason = 2048
 
 // InsertRejected logs r in the rejected table and trims the table to the
-// newest MaxRejected rows. Each worker invocation is a fresh program with
+// newest db.MaxRejected rows. Each worker invocation is a fresh program with
 // no counter to trim every hundredth time, so it trims every time; the
 // DELETE is a range on the primary key and usually deletes one row.
 func (db *DB) InsertRejected(ctx context.Context, r *server.Rejection) error {
@@ -33,7 +33,11 @@ func (db *DB) InsertRejected(ctx context.Context, r *server.Rejection) error {
 		truncate(r.Reason, maxReason), nullIfEmpty(r.Origin), body); err != nil {
 		return fmt.Errorf("log rejected request: %w", err)
 	}
-	if _, err := db.db.ExecContext(ctx, `DELETE FROM rejected WHERE id <= (SELECT max(id) FROM rejected) - ?`, MaxRejected); err != nil {
+	keep := db.MaxRejected
+	if keep <= 0 {
+		keep = DefaultMaxRejected
+	}
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM rejected WHERE id <= (SELECT max(id) FROM rejected) - ?`, keep); err != nil {
 		return fmt.Errorf("trim rejected requests: %w", err)
 	}
 	return nil
