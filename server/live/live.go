@@ -1,10 +1,11 @@
 // Package live fans accepted events out to the dashboard's live streams.
 //
-// The ingest path publishes every event right after its batch is committed;
-// each open stream subscribes with a filter. Ingest never waits for a
+// A Feed follows the store and publishes every newly stored event to a Hub;
+// each open stream subscribes to the hub with a filter. Nothing waits for a
 // subscriber: every subscription has a bounded buffer, and an event that
 // does not fit is dropped for that subscriber alone and counted, so a slow
-// or stalled dashboard costs the collector nothing but the counter.
+// or stalled dashboard costs the collector nothing but the counter. With
+// no dashboard open, the feed reads nothing at all.
 package live
 
 import (
@@ -12,34 +13,14 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/tracklet/tracklet/event"
+	"github.com/tracklet/tracklet/server"
 )
 
-// Event is one accepted event with what the collector knows about it.
-type Event struct {
-	// Seq is the event's position in the store; streams use it as the
-	// Server-Sent Events id so a reconnecting client can resume after it.
-	Seq          int64       `json:"seq"`
-	ReceivedAtMs int64       `json:"receivedAt"`
-	TrackingID   string      `json:"trackingId"`
-	SessionID    string      `json:"sessionId"`
-	UserID       string      `json:"userId,omitempty"`
-	Event        event.Event `json:"event"`
-}
-
-// Filter selects events by exact match; empty members match anything.
-type Filter struct {
-	TrackingID string
-	EventType  string
-	UserID     string
-	SessionID  string
-}
-
-// Match reports whether e passes f.
-func (f Filter) Match(e *Event) bool {
+// Match reports whether f selects e.
+func Match(f server.StreamFilter, e *server.StoredEvent) bool {
 	return (f.TrackingID == "" || f.TrackingID == e.TrackingID) &&
-		(f.EventType == "" || f.EventType == e.Event.EventType) &&
-		(f.UserID == "" || f.UserID == e.UserID) &&
+		(f.EventType == "" || f.EventType == e.EventType) &&
+		(f.UserID == "" || (e.UserID != nil && f.UserID == *e.UserID)) &&
 		(f.SessionID == "" || f.SessionID == e.SessionID)
 }
 
@@ -86,15 +67,15 @@ func NewHub(buffer, max int) *Hub {
 // Subscription receives the published events that pass its filter.
 type Subscription struct {
 	hub    *Hub
-	filter Filter
-	c      chan Event
+	filter server.StreamFilter
+	c      chan *server.StoredEvent
 	missed atomic.Int64
 	missC  chan struct{} // signalled (never blocking) when an event is missed
 	once   sync.Once
 }
 
 // Subscribe opens a subscription. Close it when done.
-func (h *Hub) Subscribe(f Filter) (*Subscription, error) {
+func (h *Hub) Subscribe(f server.StreamFilter) (*Subscription, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -103,16 +84,16 @@ func (h *Hub) Subscribe(f Filter) (*Subscription, error) {
 	if len(h.subs) >= h.max {
 		return nil, ErrTooMany
 	}
-	s := &Subscription{hub: h, filter: f, c: make(chan Event, h.buffer), missC: make(chan struct{}, 1)}
+	s := &Subscription{hub: h, filter: f, c: make(chan *server.StoredEvent, h.buffer), missC: make(chan struct{}, 1)}
 	h.subs[s] = struct{}{}
 	h.n.Store(int32(len(h.subs)))
 	return s, nil
 }
 
 // Publish hands events to every subscriber whose filter they pass. It never
-// blocks on a subscriber, and costs one atomic load when nobody listens, so
-// the ingest path may call it inline after each commit.
-func (h *Hub) Publish(events ...Event) {
+// blocks on a subscriber, and costs one atomic load when nobody listens.
+// Subscribers share the events: nobody may modify them.
+func (h *Hub) Publish(events ...*server.StoredEvent) {
 	if h == nil || h.n.Load() == 0 {
 		return
 	}
@@ -120,19 +101,25 @@ func (h *Hub) Publish(events ...Event) {
 	defer h.mu.RUnlock()
 	for s := range h.subs {
 		for i := range events {
-			if !s.filter.Match(&events[i]) {
+			if !Match(s.filter, events[i]) {
 				continue
 			}
 			select {
 			case s.c <- events[i]:
 			default:
-				s.missed.Add(1)
-				select {
-				case s.missC <- struct{}{}:
-				default:
-				}
+				s.miss(1)
 			}
 		}
+	}
+}
+
+// Skipped tells every subscriber that n events were not published to
+// anyone (the feed fell too far behind), as if each had missed them.
+func (h *Hub) Skipped(n int64) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.subs {
+		s.miss(n)
 	}
 }
 
@@ -153,7 +140,7 @@ func (h *Hub) Close() {
 
 // Events delivers the subscription's events in publish order. It is closed
 // when the subscription or the hub is closed.
-func (s *Subscription) Events() <-chan Event { return s.c }
+func (s *Subscription) Events() <-chan *server.StoredEvent { return s.c }
 
 // Missed is signalled when the subscriber fell behind and events were
 // dropped; TakeMissed says how many.
@@ -162,6 +149,14 @@ func (s *Subscription) Missed() <-chan struct{} { return s.missC }
 // TakeMissed returns how many events were dropped since the last call, and
 // resets the count.
 func (s *Subscription) TakeMissed() int64 { return s.missed.Swap(0) }
+
+func (s *Subscription) miss(n int64) {
+	s.missed.Add(n)
+	select {
+	case s.missC <- struct{}{}:
+	default:
+	}
+}
 
 // Close ends the subscription. It is safe to call more than once.
 func (s *Subscription) Close() {

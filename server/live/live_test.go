@@ -8,11 +8,18 @@ import (
 	"time"
 
 	"github.com/tracklet/tracklet/event"
+	"github.com/tracklet/tracklet/server"
 )
 
-func ev(seq int64, tid, typ, user, session string) Event {
-	return Event{Seq: seq, TrackingID: tid, SessionID: session, UserID: user, Event: event.Event{EventType: typ}}
+func ev(seq int64, tid, typ, user, session string) *server.StoredEvent {
+	e := &server.StoredEvent{Seq: seq, TrackingID: tid, SessionID: session, Event: event.Event{EventType: typ}}
+	if user != "" {
+		e.UserID = &user
+	}
+	return e
 }
+
+type Filter = server.StreamFilter
 
 func TestFilterMatch(t *testing.T) {
 	e := ev(1, "tk_a", "View", "ana", "s1")
@@ -31,12 +38,12 @@ func TestFilterMatch(t *testing.T) {
 		{Filter{SessionID: "s2"}, false},
 	}
 	for _, tt := range tests {
-		if got := tt.f.Match(&e); got != tt.want {
+		if got := Match(tt.f, e); got != tt.want {
 			t.Errorf("%+v.Match = %v, want %v", tt.f, got, tt.want)
 		}
 	}
 	anon := ev(2, "tk_a", "View", "", "s1")
-	if (Filter{UserID: "ana"}).Match(&anon) {
+	if Match(Filter{UserID: "ana"}, anon) {
 		t.Error("a userId filter matched an event without a user")
 	}
 }
