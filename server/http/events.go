@@ -1,0 +1,288 @@
+package http
+
+import (
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tracklet/tracklet/event"
+	"github.com/tracklet/tracklet/server"
+)
+
+// Error names, as AWS SDKs know them where there is an AWS equivalent.
+const (
+	errInvalidInput  = "InvalidInputException"
+	errNotFound      = "ResourceNotFoundException"
+	errAccessDenied  = "AccessDeniedException"
+	errTooLarge      = "PayloadTooLargeException"
+	errUnsupported   = "UnsupportedMediaTypeException"
+	errThrottling    = "ThrottlingException"
+	errInternal      = "InternalFailure"
+	errUnavailable   = "ServiceUnavailableException"
+	sentAtHeader     = "X-Tracklet-Sent-At"
+	corsMaxAge       = "7200" // what Chromium caps Access-Control-Max-Age at
+	corsAllowMethods = "POST, OPTIONS"
+	corsExpose       = "x-amzn-RequestId, x-amzn-ErrorType, Retry-After"
+)
+
+// serveEvents answers PutEvents and its CORS preflight.
+func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions {
+		h.preflight(w, r)
+		return
+	}
+	received := h.now()
+	origin := r.Header.Get("Origin")
+	if origin != "" {
+		// Let the page read our answer, errors included: a site owner
+		// debugging in the console should see why. Whether the origin may
+		// store events is decided per tracker below.
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		w.Header().Set("Access-Control-Expose-Headers", corsExpose)
+		w.Header().Add("Vary", "Origin")
+	}
+	rej := &server.Rejection{ReceivedAt: received, Origin: origin}
+
+	body, status, err := h.readBody(r)
+	if err != nil {
+		h.reject(w, rej, status, errName(status), err.Error())
+		return
+	}
+	rej.Body = string(body[:min(len(body), server.MaxRejectedBody)])
+
+	req, err := event.DecodeRequest(body)
+	if err == nil {
+		err = req.Validate()
+	}
+	if req != nil {
+		rej.TrackingID = req.TrackingID
+	}
+	if err != nil {
+		h.reject(w, rej, http.StatusBadRequest, errInvalidInput, err.Error())
+		return
+	}
+	clientSent, err := parseSentAtHeader(r.Header.Get(sentAtHeader))
+	if err != nil {
+		h.reject(w, rej, http.StatusBadRequest, errInvalidInput, err.Error())
+		return
+	}
+
+	tracker, err := h.cfg.Store.Tracker(r.Context(), req.TrackingID)
+	switch {
+	case errors.Is(err, server.ErrTrackerNotFound):
+		h.reject(w, rej, http.StatusNotFound, errNotFound, fmt.Sprintf("trackingId %q: no such tracker", req.TrackingID))
+		return
+	case err != nil:
+		h.internalError(w, r, "look up tracker", err)
+		return
+	case tracker.Disabled:
+		h.reject(w, rej, http.StatusNotFound, errNotFound, fmt.Sprintf("trackingId %q: tracker is disabled", req.TrackingID))
+		return
+	case !tracker.AllowsOrigin(origin):
+		h.reject(w, rej, http.StatusForbidden, errAccessDenied,
+			fmt.Sprintf("origin %s may not send events for trackingId %q", origin, req.TrackingID))
+		return
+	}
+
+	res, err := h.cfg.Store.PutEvents(r.Context(), &server.Batch{Request: req, ReceivedAt: received, ClientSentAt: clientSent})
+	if err != nil {
+		if errors.Is(err, server.ErrClosed) {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusServiceUnavailable, errUnavailable, "the collector is shutting down; retry")
+			return
+		}
+		if r.Context().Err() != nil {
+			return // the client left; nobody reads an answer
+		}
+		h.internalError(w, r, "store events", err)
+		return
+	}
+	w.Header().Set("X-Tracklet-Accepted", strconv.Itoa(res.Accepted))
+	w.Header().Set("X-Tracklet-Duplicates", strconv.Itoa(res.Duplicates))
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, "{}")
+}
+
+// parseSentAtHeader reads X-Tracklet-Sent-At: the client's clock, in epoch
+// milliseconds, when it sent the request.
+func parseSentAtHeader(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || ms <= 0 || ms >= 253402300800000 {
+		return time.Time{}, errors.New("header " + sentAtHeader + ": must be a positive whole number of milliseconds since 1970")
+	}
+	return time.UnixMilli(ms), nil
+}
+
+// errBodyTooLarge and errDecodedTooLarge are answered 413.
+var (
+	errBodyTooLarge    = errors.New("body: larger than the limit")
+	errDecodedTooLarge = errors.New("body: larger than the limit once decompressed")
+)
+
+// readBody reads the request body within the limits, decompressing gzip.
+// On failure it returns the status to answer with.
+func (h *Handler) readBody(r *http.Request) ([]byte, int, error) {
+	if r.ContentLength > h.limits.MaxBodyBytes {
+		return nil, http.StatusRequestEntityTooLarge, h.tooLarge(h.limits.MaxBodyBytes, false)
+	}
+	if ct := mediaType(r.Header.Get("Content-Type")); ct != "" && ct != "application/json" && ct != "text/plain" &&
+		ct != "application/x-amz-json-1.1" && ct != "application/octet-stream" {
+		return nil, http.StatusUnsupportedMediaType,
+			fmt.Errorf("Content-Type %s: send application/json (or text/plain, as sendBeacon does)", ct)
+	}
+	var src io.Reader = http.MaxBytesReader(nil, r.Body, h.limits.MaxBodyBytes)
+	limit, decoded := h.limits.MaxBodyBytes, false
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(src)
+		if err != nil {
+			if isTooLarge(err) {
+				return nil, http.StatusRequestEntityTooLarge, h.tooLarge(h.limits.MaxBodyBytes, false)
+			}
+			return nil, http.StatusBadRequest, errors.New("body: not valid gzip")
+		}
+		defer zr.Close()
+		// Reading stops one byte past the limit: a bomb costs at most the
+		// limit in memory, however far it would expand.
+		src, limit, decoded = zr, h.limits.MaxDecodedBytes, true
+	default:
+		return nil, http.StatusUnsupportedMediaType,
+			fmt.Errorf("Content-Encoding %s: send the body uncompressed or gzip", enc)
+	}
+	body, err := io.ReadAll(io.LimitReader(src, limit+1))
+	switch {
+	case isTooLarge(err):
+		return nil, http.StatusRequestEntityTooLarge, h.tooLarge(h.limits.MaxBodyBytes, false)
+	case err != nil && decoded:
+		return nil, http.StatusBadRequest, errors.New("body: not valid gzip")
+	case err != nil:
+		return nil, http.StatusBadRequest, errors.New("body: could not be read")
+	case int64(len(body)) > limit:
+		return nil, http.StatusRequestEntityTooLarge, h.tooLarge(limit, decoded)
+	}
+	return body, 0, nil
+}
+
+func (h *Handler) tooLarge(limit int64, decoded bool) error {
+	what := "body: larger than " + strconv.FormatInt(limit, 10) + " bytes"
+	if decoded {
+		what += " once decompressed"
+	}
+	return errors.New(what)
+}
+
+func isTooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}
+
+func mediaType(ct string) string {
+	t, _, _ := strings.Cut(ct, ";")
+	return strings.ToLower(strings.TrimSpace(t))
+}
+
+func errName(status int) string {
+	switch status {
+	case http.StatusRequestEntityTooLarge:
+		return errTooLarge
+	case http.StatusUnsupportedMediaType:
+		return errUnsupported
+	default:
+		return errInvalidInput
+	}
+}
+
+// reject answers a refused request and logs it for `tracklet rejected`.
+func (h *Handler) reject(w http.ResponseWriter, rej *server.Rejection, status int, errorType, message string) {
+	rej.Status, rej.Reason = status, message
+	if h.cfg.Rejected != nil {
+		h.cfg.Rejected.RecordRejected(rej)
+	}
+	writeError(w, status, errorType, message)
+}
+
+func (h *Handler) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	h.log.ErrorContext(r.Context(), what, "err", err, "request_id", w.Header().Get("x-amzn-RequestId"))
+	writeError(w, http.StatusInternalServerError, errInternal, "internal error; retry later")
+}
+
+// preflight answers a browser's CORS preflight for POST /events. It has no
+// body and so no trackingId; the tracker's script may name it in the query
+// (?trackingId=), otherwise the origin must be allowed by some tracker.
+func (h *Handler) preflight(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" || r.Header.Get("Access-Control-Request-Method") == "" {
+		w.Header().Set("Allow", corsAllowMethods)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	var allowed bool
+	if id := r.URL.Query().Get("trackingId"); id != "" {
+		t, err := h.cfg.Store.Tracker(r.Context(), id)
+		if err != nil && !errors.Is(err, server.ErrTrackerNotFound) {
+			h.internalError(w, r, "look up tracker", err)
+			return
+		}
+		allowed = err == nil && !t.Disabled && t.AllowsOrigin(origin)
+	} else {
+		var err error
+		if allowed, err = h.cfg.Store.OriginAllowed(r.Context(), origin); err != nil {
+			h.internalError(w, r, "check origin", err)
+			return
+		}
+	}
+	w.Header().Add("Vary", "Origin")
+	if !allowed {
+		writeError(w, http.StatusForbidden, errAccessDenied, "origin "+origin+" may not send events here")
+		return
+	}
+	if m := r.Header.Get("Access-Control-Request-Method"); m != http.MethodPost {
+		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowedException", "use POST to send events, not "+m)
+		return
+	}
+	headers, ok := allowedHeaders(r.Header.Get("Access-Control-Request-Headers"))
+	if !ok {
+		writeError(w, http.StatusForbidden, errAccessDenied, "request headers not allowed: "+headers)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Access-Control-Allow-Origin", origin)
+	hd.Set("Access-Control-Allow-Methods", corsAllowMethods)
+	if headers != "" {
+		hd.Set("Access-Control-Allow-Headers", headers)
+	}
+	hd.Set("Access-Control-Max-Age", corsMaxAge)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// allowedHeaders checks the headers a preflight asks for: Content-Type and
+// Content-Encoding, our own x-tracklet-* headers, and what the AWS SDK for
+// JavaScript sends (authorization, x-amz-*, amz-sdk-*). It returns the list
+// to allow, or the offending headers and false.
+func allowedHeaders(requested string) (string, bool) {
+	var ok, bad []string
+	for h := range strings.SplitSeq(requested, ",") {
+		h = strings.ToLower(strings.TrimSpace(h))
+		switch {
+		case h == "":
+		case h == "content-type", h == "content-encoding", h == "authorization",
+			strings.HasPrefix(h, "x-tracklet-"), strings.HasPrefix(h, "x-amz-"), strings.HasPrefix(h, "amz-sdk-"):
+			ok = append(ok, h)
+		default:
+			bad = append(bad, h)
+		}
+	}
+	if len(bad) > 0 {
+		return strings.Join(bad, ", "), false
+	}
+	return strings.Join(ok, ", "), true
+}

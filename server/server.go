@@ -1,0 +1,170 @@
+// Package server holds the collector's domain: trackers, the batches of
+// events it stores, and the Store interface that the HTTP API talks to.
+//
+// It knows nothing of SQLite or HTTP. Package sqlite implements Store on an
+// embedded database; package http serves the PutEvents API on any Store, so
+// the same handler can run on another store (such as Cloudflare D1) later.
+package server
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tracklet/tracklet/event"
+)
+
+// Errors a Store returns; compare with errors.Is.
+var (
+	// ErrTrackerNotFound: no tracker has the given trackingId.
+	ErrTrackerNotFound = errors.New("tracker not found")
+	// ErrClosed: the store is shut down and takes no more writes.
+	ErrClosed = errors.New("store closed")
+)
+
+// Tracker is one site's (or app's) permission to send events. Its ID is the
+// trackingId events carry.
+type Tracker struct {
+	ID   string
+	Name string
+	// Origins lists the web origins ("https://shop.example") whose pages
+	// may send events for this tracker. Empty means any origin.
+	Origins   []string
+	Disabled  bool
+	CreatedAt time.Time
+}
+
+// AllowsOrigin reports whether a request carrying the Origin header origin
+// may send events for t. Requests without an Origin (servers, not browsers)
+// are always allowed.
+func (t *Tracker) AllowsOrigin(origin string) bool {
+	if origin == "" || len(t.Origins) == 0 {
+		return true
+	}
+	for _, o := range t.Origins {
+		if strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
+}
+
+// NormalizeOrigin turns what a user typed ("https://Shop.example/") into the
+// form browsers send in the Origin header ("https://shop.example").
+func NormalizeOrigin(s string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", errors.New("origin " + s + " is not an http(s) URL such as https://shop.example")
+	}
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", errors.New("origin " + s + " must be scheme://host[:port] only, without a path")
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host), nil
+}
+
+// Batch is one accepted PutEvents request, ready to store.
+type Batch struct {
+	// Request has passed event's validation.
+	Request *event.Request
+	// ReceivedAt is when the collector received the request.
+	ReceivedAt time.Time
+	// ClientSentAt is when the client says it sent the request (the
+	// X-Tracklet-Sent-At header), on the client's clock; zero if unknown.
+	// With it, the store corrects each event's sentAt for the client's clock
+	// skew (see OccurredAt).
+	ClientSentAt time.Time
+}
+
+// OccurredAt is when an event sent at sentAt happened, on the server's
+// clock: the client's clock is assumed off by as much as its send time
+// differs from our receive time. Without a client send time, it is sentAt.
+func (b *Batch) OccurredAt(sentAt time.Time) time.Time {
+	if b.ClientSentAt.IsZero() {
+		return sentAt
+	}
+	return b.ReceivedAt.Add(-b.ClientSentAt.Sub(sentAt))
+}
+
+// PutResult counts what storing a batch did.
+type PutResult struct {
+	// Accepted events are new and stored.
+	Accepted int
+	// Duplicates repeat the (trackingId, eventId) of a stored event and
+	// were dropped; a retried request is all duplicates.
+	Duplicates int
+}
+
+// Store is what the HTTP API needs from storage.
+type Store interface {
+	// Tracker returns the tracker with the given trackingId, or
+	// ErrTrackerNotFound.
+	Tracker(ctx context.Context, id string) (*Tracker, error)
+	// OriginAllowed reports whether some enabled tracker accepts events
+	// from origin, for answering CORS preflights, which carry no body and
+	// so no trackingId.
+	OriginAllowed(ctx context.Context, origin string) (bool, error)
+	// PutEvents stores a batch all-or-nothing, giving events without an
+	// eventId a new one and dropping events whose (trackingId, eventId) is
+	// already stored. When it returns nil the events are durable.
+	PutEvents(ctx context.Context, b *Batch) (PutResult, error)
+}
+
+// StoredEvent is an event as the store holds it.
+type StoredEvent struct {
+	// Seq orders events by arrival; it only grows.
+	Seq        int64
+	TrackingID string
+	SessionID  string
+	UserID     *string
+	event.Event
+	ReceivedAt time.Time
+	// OccurredAt is sentAt corrected for the client's clock skew.
+	OccurredAt time.Time
+}
+
+// EventFilter selects stored events. Zero fields select everything.
+type EventFilter struct {
+	TrackingID string
+	// Since and Until bound sentAt: Since <= sentAt < Until.
+	Since, Until time.Time
+	// AfterSeq skips events up to and including this Seq, for paging.
+	AfterSeq int64
+	// ThroughSeq, if not 0, stops at this Seq: a snapshot for exports that
+	// read the events twice.
+	ThroughSeq int64
+	// Limit caps the number of events; 0 means no limit.
+	Limit int
+}
+
+// EventReader is implemented by stores that can give their events back.
+type EventReader interface {
+	Events(ctx context.Context, f EventFilter) iter.Seq2[*StoredEvent, error]
+}
+
+// Rejection is a request the collector refused, kept so that users can see
+// what their sites send wrong.
+type Rejection struct {
+	ID         int64 // assigned by the store
+	ReceivedAt time.Time
+	TrackingID string // empty when the body had none or could not be read
+	Status     int    // the HTTP status answered
+	Reason     string // the message answered
+	Origin     string
+	Body       string // the start of the body, truncated to MaxRejectedBody
+}
+
+// MaxRejectedBody is how much of a rejected body is kept.
+const MaxRejectedBody = 4096
+
+// RejectionLog keeps the most recent rejections, bounded in number.
+type RejectionLog interface {
+	// RecordRejected logs r without waiting for the disk: losing a
+	// rejection in a crash is acceptable, slowing ingest for it is not.
+	RecordRejected(r *Rejection)
+	// Rejected returns the newest rejections first, optionally for one
+	// tracker only.
+	Rejected(ctx context.Context, trackingID string, limit int) ([]*Rejection, error)
+}

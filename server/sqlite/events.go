@@ -1,0 +1,370 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tracklet/tracklet/event"
+	"github.com/tracklet/tracklet/server"
+)
+
+const (
+	// maxRowsPerInsert is how many events one INSERT statement carries: a
+	// whole PutEvents request, so that a request is one statement and
+	// therefore all-or-nothing without a savepoint.
+	maxRowsPerInsert = event.MaxEvents
+	// maxGroup bounds how many queued writes share one transaction, so
+	// that one commit's latency stays bounded under any load.
+	maxGroup = 512
+)
+
+const eventColumns = `tracking_id, event_id, session_id, user_id, event_type, sent_at_ms, received_at_ms,
+	occurred_at_ms, item_id, event_value, impression, recommendation_id, metric_attribution, properties`
+
+const columnsPerEvent = 14
+
+func insertSQL(n int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?,", columnsPerEvent), ",") + ")"
+	rows := strings.TrimSuffix(strings.Repeat(row+",", n), ",")
+	return "INSERT INTO events (" + eventColumns + ") VALUES " + rows +
+		" ON CONFLICT (tracking_id, event_id) DO NOTHING"
+}
+
+// writeReq is one unit of work for the writer goroutine.
+type writeReq struct {
+	ctx context.Context
+	// Either an insert of n events with their arguments...
+	n    int
+	args []any
+	// ...or a rejected request to log.
+	rejected *server.Rejection
+	done     chan writeResult // nil: nobody waits (rejections)
+}
+
+type writeResult struct {
+	accepted int
+	err      error
+}
+
+// PutEvents stores b's events in one statement of the next group commit and
+// returns once that commit is durable. Events without an eventId get a new
+// UUIDv7; an event whose (trackingId, eventId) is stored already, or appears
+// earlier in b, is dropped and counted as a duplicate.
+func (db *DB) PutEvents(ctx context.Context, b *server.Batch) (server.PutResult, error) {
+	n := len(b.Request.EventList)
+	if n == 0 || n > maxRowsPerInsert {
+		return server.PutResult{}, fmt.Errorf("put events: %d events in one batch, want 1 to %d", n, maxRowsPerInsert)
+	}
+	args, err := eventArgs(b)
+	if err != nil {
+		return server.PutResult{}, err
+	}
+	req := &writeReq{ctx: ctx, n: n, args: args, done: make(chan writeResult, 1)}
+	if err := db.enqueue(ctx, req); err != nil {
+		return server.PutResult{}, err
+	}
+	select {
+	case res := <-req.done:
+		if res.err != nil {
+			return server.PutResult{}, fmt.Errorf("put events: %w", res.err)
+		}
+		return server.PutResult{Accepted: res.accepted, Duplicates: n - res.accepted}, nil
+	case <-ctx.Done():
+		// The write may still commit; the client, not having had an
+		// answer, retries, and the retry's events are duplicates.
+		return server.PutResult{}, ctx.Err()
+	}
+}
+
+// QueueDepth is how many writes wait for the writer, for metrics.
+func (db *DB) QueueDepth() int { return len(db.writes) }
+
+func (db *DB) enqueue(ctx context.Context, req *writeReq) error {
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.closed {
+		return server.ErrClosed
+	}
+	select {
+	case db.writes <- req:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// eventArgs flattens b into the arguments of insertSQL(len(events)),
+// assigning eventIds where missing. It runs on the caller's goroutine so
+// that the writer does as little as possible.
+func eventArgs(b *server.Batch) ([]any, error) {
+	r := b.Request
+	received := b.ReceivedAt.UnixMilli()
+	args := make([]any, 0, len(r.EventList)*columnsPerEvent)
+	for i := range r.EventList {
+		e := &r.EventList[i]
+		if e.EventID == nil {
+			id, err := uuid.NewV7()
+			if err != nil {
+				return nil, fmt.Errorf("generate eventId: %w", err)
+			}
+			e.EventID = event.String(id.String())
+		}
+		var impression, attribution any
+		if e.Impression != nil {
+			j, _ := json.Marshal(e.Impression) // []string always marshals
+			impression = string(j)
+		}
+		if e.MetricAttribution != nil {
+			j, _ := json.Marshal(e.MetricAttribution)
+			attribution = string(j)
+		}
+		sent := e.SentAt.Time()
+		args = append(args,
+			r.TrackingID, *e.EventID, r.SessionID, nullString(r.UserID), e.EventType,
+			sent.UnixMilli(), received, b.OccurredAt(sent).UnixMilli(),
+			nullString(e.ItemID), nullFloat(e.EventValue), impression,
+			nullString(e.RecommendationID), attribution, nullString(e.Properties))
+	}
+	return args, nil
+}
+
+func nullString(s *string) any {
+	if s == nil {
+		return nil
+	}
+	return *s
+}
+
+func nullFloat(f *float64) any {
+	if f == nil {
+		return nil
+	}
+	return *f
+}
+
+// writer is the only goroutine that writes events. It takes every write
+// waiting in the queue (up to maxGroup) into one transaction: while one
+// commit waits for the disk, the next group gathers.
+func (db *DB) writer() {
+	defer close(db.writerDone)
+	group := make([]*writeReq, 0, maxGroup)
+	for req := range db.writes {
+		group = append(group[:0], req)
+	gather:
+		for len(group) < maxGroup {
+			select {
+			case r, ok := <-db.writes:
+				if !ok {
+					break gather
+				}
+				group = append(group, r)
+			default:
+				break gather
+			}
+		}
+		db.commit(group)
+	}
+}
+
+func (db *DB) commit(group []*writeReq) {
+	start := time.Now()
+	results := make([]writeResult, len(group))
+	requests, events := 0, 0
+	err := func() error {
+		// Not a request's context: one client going away must not undo
+		// the others' writes.
+		ctx := context.Background()
+		tx, err := db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		for i, req := range group {
+			if req.ctx != nil && req.ctx.Err() != nil {
+				results[i].err = req.ctx.Err() // nobody waits for it any more
+				continue
+			}
+			if req.rejected != nil {
+				if err := db.rejected.insert(ctx, tx, req.rejected); err != nil {
+					db.log.Warn("log rejected request", "err", err)
+				}
+				continue
+			}
+			res, err := tx.Stmt(db.insert[req.n]).ExecContext(ctx, req.args...)
+			if err != nil {
+				results[i].err = err
+				continue
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				results[i].err = err
+				continue
+			}
+			results[i].accepted = int(n)
+			requests++
+			events += int(n)
+		}
+		return tx.Commit()
+	}()
+	if db.observer != nil {
+		db.observer.Committed(requests, events, time.Since(start), err)
+	}
+	if err != nil {
+		db.log.Error("commit events", "err", err, "requests", len(group))
+	}
+	for i, req := range group {
+		if req.done == nil {
+			continue
+		}
+		if err != nil && results[i].err == nil {
+			results[i] = writeResult{err: err}
+		}
+		req.done <- results[i]
+	}
+}
+
+// pageSize is how many events Events reads per query. Reading in pages keeps
+// no read transaction open while the caller works, so a slow export neither
+// holds the WAL from checkpointing nor (in memory) blocks the writer.
+const pageSize = 1000
+
+// Events yields the events f selects in arrival (Seq) order, reading them a
+// page at a time: memory stays constant however many there are.
+func (db *DB) Events(ctx context.Context, f server.EventFilter) iter.Seq2[*server.StoredEvent, error] {
+	return func(yield func(*server.StoredEvent, error) bool) {
+		after, left := f.AfterSeq, f.Limit
+		for {
+			n := pageSize
+			if f.Limit > 0 && left < n {
+				n = left
+			}
+			if n == 0 {
+				return
+			}
+			page, err := db.eventsPage(ctx, f, after, n)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, e := range page {
+				if !yield(e, nil) {
+					return
+				}
+				after = e.Seq
+			}
+			left -= len(page)
+			if len(page) < n {
+				return
+			}
+		}
+	}
+}
+
+func (db *DB) eventsPage(ctx context.Context, f server.EventFilter, after int64, limit int) ([]*server.StoredEvent, error) {
+	var (
+		where = []string{"seq > ?"}
+		args  = []any{after}
+	)
+	if f.TrackingID != "" {
+		where = append(where, "tracking_id = ?")
+		args = append(args, f.TrackingID)
+	}
+	if f.ThroughSeq != 0 {
+		where = append(where, "seq <= ?")
+		args = append(args, f.ThroughSeq)
+	}
+	if !f.Since.IsZero() {
+		where = append(where, "sent_at_ms >= ?")
+		args = append(args, f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "sent_at_ms < ?")
+		args = append(args, f.Until.UnixMilli())
+	}
+	args = append(args, limit)
+	rows, err := db.read.QueryContext(ctx, `SELECT seq, `+eventColumns+` FROM events WHERE `+
+		strings.Join(where, " AND ")+` ORDER BY seq LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	defer rows.Close()
+	out := make([]*server.StoredEvent, 0, limit)
+	for rows.Next() {
+		e, err := scanEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read events: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	return out, nil
+}
+
+func scanEvent(rows *sql.Rows) (*server.StoredEvent, error) {
+	var (
+		e                              server.StoredEvent
+		eventID                        string
+		userID, itemID, recID, props   sql.NullString
+		impression, attribution        sql.NullString
+		value                          sql.NullFloat64
+		sentMs, receivedMs, occurredMs int64
+	)
+	if err := rows.Scan(&e.Seq, &e.TrackingID, &eventID, &e.SessionID, &userID, &e.EventType,
+		&sentMs, &receivedMs, &occurredMs, &itemID, &value, &impression, &recID, &attribution, &props); err != nil {
+		return nil, err
+	}
+	e.EventID = &eventID
+	e.UserID = ptr(userID)
+	e.ItemID = ptr(itemID)
+	e.RecommendationID = ptr(recID)
+	e.Properties = ptr(props)
+	if value.Valid {
+		e.EventValue = &value.Float64
+	}
+	if impression.Valid {
+		if err := json.Unmarshal([]byte(impression.String), &e.Impression); err != nil {
+			return nil, fmt.Errorf("event %d: impression: %w", e.Seq, err)
+		}
+	}
+	if attribution.Valid {
+		e.MetricAttribution = new(event.MetricAttribution)
+		if err := json.Unmarshal([]byte(attribution.String), e.MetricAttribution); err != nil {
+			return nil, fmt.Errorf("event %d: metricAttribution: %w", e.Seq, err)
+		}
+	}
+	e.SentAt = event.Timestamp(float64(sentMs) / 1000)
+	e.ReceivedAt = time.UnixMilli(receivedMs)
+	e.OccurredAt = time.UnixMilli(occurredMs)
+	return &e, nil
+}
+
+func ptr(s sql.NullString) *string {
+	if !s.Valid {
+		return nil
+	}
+	return &s.String
+}
+
+// DeleteEvents deletes the events of trackingID (every event if it is
+// empty) and returns how many there were. It is for resetting test
+// databases (`serve --memory`), not for production data management.
+func (db *DB) DeleteEvents(ctx context.Context, trackingID string) (int64, error) {
+	q, args := `DELETE FROM events`, []any{}
+	if trackingID != "" {
+		q, args = q+` WHERE tracking_id = ?`, append(args, trackingID)
+	}
+	res, err := db.write.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("delete events: %w", err)
+	}
+	return res.RowsAffected()
+}

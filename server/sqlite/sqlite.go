@@ -1,0 +1,279 @@
+// Package sqlite stores the collector's trackers and events in an embedded
+// SQLite database (modernc.org/sqlite, pure Go, no cgo).
+//
+// Events are written by one goroutine that groups the requests waiting for
+// it into one transaction (group commit): under load a single fsync makes
+// hundreds of requests durable, so durability does not cost throughput.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Memory is the path that opens a database held in memory only, for tests
+// and `tracklet serve --memory`.
+const Memory = ":memory:"
+
+// DB is a Tracklet database. It implements server.Store and
+// server.EventReader. Its methods are safe for concurrent use.
+type DB struct {
+	path  string
+	write *sql.DB // one connection: SQLite has one writer at a time
+	read  *sql.DB // readers run beside the writer thanks to WAL
+	log   *slog.Logger
+	now   func() time.Time
+
+	writes     chan *writeReq
+	writerDone chan struct{}
+	mu         sync.RWMutex // guards closed against sends on writes
+	closed     bool
+
+	insert   [maxRowsPerInsert + 1]*sql.Stmt // insert[n] inserts n events
+	observer Observer
+	rejected rejectedLog
+}
+
+// Options tune Open. The zero value is ready to use.
+type Options struct {
+	Logger *slog.Logger
+	// Observer, if set, hears about every group commit (for metrics).
+	Observer Observer
+	// MaxRejected bounds the rejected-requests table; 0 means 10,000.
+	MaxRejected int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Observer is told about each group commit, for metrics.
+type Observer interface {
+	// Committed is called after a transaction holding requests PutEvents
+	// calls (and events events) took d to commit, err being its outcome.
+	Committed(requests, events int, d time.Duration, err error)
+}
+
+// Open opens (creating if needed) the database at path, or an in-memory one
+// if path is Memory, and brings its schema up to date.
+//
+// A file database runs in WAL mode with synchronous=FULL, so a commit is on
+// disk, WAL included, before PutEvents returns.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	db := &DB{
+		path:       path,
+		log:        opts.Logger,
+		now:        opts.Now,
+		observer:   opts.Observer,
+		writes:     make(chan *writeReq, 4096),
+		writerDone: make(chan struct{}),
+	}
+	if db.log == nil {
+		db.log = slog.New(slog.DiscardHandler)
+	}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	db.rejected.max = opts.MaxRejected
+	if db.rejected.max <= 0 {
+		db.rejected.max = 10000
+	}
+	if err := db.open(ctx); err != nil {
+		db.closeDBs()
+		return nil, err
+	}
+	go db.writer()
+	return db, nil
+}
+
+func (db *DB) open(ctx context.Context) error {
+	var err error
+	if db.path == Memory {
+		// One connection, shared by readers and the writer: every
+		// connection to ":memory:" would be a database of its own.
+		if db.write, err = sql.Open("sqlite", "file::memory:?_txlock=immediate&_pragma=foreign_keys(1)"); err != nil {
+			return fmt.Errorf("open in-memory database: %w", err)
+		}
+		db.write.SetMaxOpenConns(1)
+		db.write.SetMaxIdleConns(1)
+		db.read = db.write
+	} else {
+		if dir := filepath.Dir(db.path); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("create database directory: %w", err)
+			}
+		}
+		base := "file:" + escapePath(db.path) +
+			"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+		if db.write, err = sql.Open("sqlite", base+"&_txlock=immediate"); err != nil {
+			return fmt.Errorf("open %s: %w", db.path, err)
+		}
+		db.write.SetMaxOpenConns(1)
+		db.write.SetMaxIdleConns(1)
+		if db.read, err = sql.Open("sqlite", base); err != nil {
+			return fmt.Errorf("open %s: %w", db.path, err)
+		}
+		db.read.SetMaxOpenConns(8)
+		db.read.SetMaxIdleConns(8)
+	}
+	if err := db.migrate(ctx); err != nil {
+		return fmt.Errorf("migrate %s: %w", db.path, err)
+	}
+	if db.path != Memory {
+		var mode string
+		if err := db.write.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+			return fmt.Errorf("check journal mode: %w", err)
+		}
+		if !strings.EqualFold(mode, "wal") {
+			return fmt.Errorf("%s: journal mode is %q, not WAL", db.path, mode)
+		}
+	}
+	for n := 1; n <= maxRowsPerInsert; n++ {
+		if db.insert[n], err = db.write.PrepareContext(ctx, insertSQL(n)); err != nil {
+			return fmt.Errorf("prepare insert: %w", err)
+		}
+	}
+	return nil
+}
+
+// escapePath makes a file name safe inside a file: URI.
+func escapePath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
+}
+
+// Path returns the database's file name, or Memory.
+func (db *DB) Path() string { return db.path }
+
+// Close stops taking writes, commits every write already queued, and closes
+// the database. PutEvents calls after Close fail with server.ErrClosed.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return nil
+	}
+	db.closed = true
+	close(db.writes)
+	db.mu.Unlock()
+	<-db.writerDone
+	return db.closeDBs()
+}
+
+func (db *DB) closeDBs() error {
+	var errs []error
+	for _, s := range db.insert {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	if db.read != nil && db.read != db.write {
+		errs = append(errs, db.read.Close())
+	}
+	if db.write != nil {
+		errs = append(errs, db.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers and can be written: it runs a
+// write transaction that changes nothing.
+func (db *DB) Ping(ctx context.Context) error {
+	tx, err := db.write.BeginTx(ctx, nil) // BEGIN IMMEDIATE: takes the write lock
+	if err != nil {
+		return fmt.Errorf("database not writable: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "UPDATE trackers SET id = id WHERE 0"); err != nil {
+		return fmt.Errorf("database not writable: %w", err)
+	}
+	return nil
+}
+
+// migrations bring an empty database to the current schema, one step per
+// version; PRAGMA user_version records how far a database has come. Append
+// only: never edit a step that has shipped.
+var migrations = []string{
+	// 1: trackers and events. The events table is read directly by tests
+	// and users' tools, so its columns are a public interface.
+	`CREATE TABLE trackers (
+		id            TEXT PRIMARY KEY,
+		name          TEXT NOT NULL,
+		origins       TEXT NOT NULL, -- JSON array of origins; [] allows any
+		disabled      INTEGER NOT NULL DEFAULT 0,
+		created_at_ms INTEGER NOT NULL
+	);
+	CREATE TABLE events (
+		seq                INTEGER PRIMARY KEY,
+		tracking_id        TEXT NOT NULL,
+		event_id           TEXT NOT NULL,
+		session_id         TEXT NOT NULL,
+		user_id            TEXT,
+		event_type         TEXT NOT NULL,
+		sent_at_ms         INTEGER NOT NULL,
+		received_at_ms     INTEGER NOT NULL,
+		occurred_at_ms     INTEGER NOT NULL, -- sent_at_ms corrected for client clock skew
+		item_id            TEXT,
+		event_value        REAL,
+		impression         TEXT, -- JSON array of item ids
+		recommendation_id  TEXT,
+		metric_attribution TEXT, -- JSON object {"eventAttributionSource": ...}
+		properties         TEXT, -- the JSON-encoded properties string as sent
+		UNIQUE (tracking_id, event_id)
+	);
+	-- Export and the admin API read one tracker's events in seq order; an
+	-- index on tracking_id alone is ordered by (tracking_id, seq).
+	CREATE INDEX events_by_tracker ON events (tracking_id);`,
+	// 2: rejected requests, kept (bounded) so users can see what their
+	// sites send wrong.
+	`CREATE TABLE rejected (
+		id             INTEGER PRIMARY KEY,
+		received_at_ms INTEGER NOT NULL,
+		tracking_id    TEXT,
+		status         INTEGER NOT NULL,
+		reason         TEXT NOT NULL,
+		origin         TEXT,
+		body           TEXT NOT NULL -- truncated
+	);
+	CREATE INDEX rejected_by_tracker ON rejected (tracking_id);`,
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var version int
+	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return err
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("database schema version %d is newer than this tracklet (%d); upgrade tracklet", version, len(migrations))
+	}
+	for v := version; v < len(migrations); v++ {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("schema step %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
