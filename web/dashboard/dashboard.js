@@ -117,7 +117,7 @@ function renderTrackers() {
     return el("tr", { className: t.disabled ? "off" : "" },
       el("td", {}, t.name || ""),
       el("td", { className: "mono" }, t.trackingId),
-      el("td", {}, (t.origins || []).join(", ") || el("span", { className: "muted", textContent: "any (server-to-server only)" })),
+      el("td", {}, (t.origins || []).join(", ") || el("span", { className: "muted", textContent: "any origin" })),
       el("td", {}, show));
   }));
 }
@@ -233,7 +233,7 @@ function renderStats(s) {
     return el("tr", {},
       el("td", { className: "mono" }, t.eventType),
       el("td", { className: "n" }, fmtCount(t.count)),
-      el("td", { style: "width:40%" }, el("div", { className: "meter" }, fill)));
+      el("td", { className: "meter-cell" }, el("div", { className: "meter" }, fill)));
   }));
   $("types-empty").hidden = types.length > 0;
 }
@@ -266,9 +266,10 @@ function renderChart(perMinute, from) {
     bar.append(svg("title", {}, hhmm(from + i * 60000) + " — " + fmtCount(count) + " events"));
     root.append(bar);
   });
-  for (const i of [0, 15, 30, 45, n - 1]) {
-    root.append(svg("text", { x: left + (i + 0.5) * slot, y: H - 6, "text-anchor": "middle" }, i === n - 1 ? "now" : hhmm(from + i * 60000)));
+  for (const i of [0, 15, 30, 45]) {
+    root.append(svg("text", { x: left + i * slot, y: H - 6, "text-anchor": i ? "middle" : "start" }, hhmm(from + i * 60000)));
   }
+  root.append(svg("text", { x: W, y: H - 6, "text-anchor": "end" }, "now"));
   $("chart").replaceChildren(root);
 }
 
@@ -384,11 +385,11 @@ function renderStream(freshSeq) {
     const e = r.event || {};
     const tr = el("tr", { className: (r.seq === freshSeq ? "fresh " : "") + (r.seq === state.selectedSeq ? "selected" : "") },
       el("td", { className: "mono" }, new Date(r.receivedAt).toLocaleTimeString()),
-      el("td", { className: "type" }, e.eventType),
-      el("td", { className: "mono" }, e.itemId ?? ""),
+      el("td", { className: "type", title: e.eventType }, e.eventType),
+      el("td", { className: "mono", title: e.itemId ?? "" }, e.itemId ?? ""),
       el("td", {}, e.eventValue ?? ""),
-      el("td", {}, r.userId ?? ""),
-      el("td", { className: "mono", title: r.sessionId }, String(r.sessionId).slice(0, 8) + "…"));
+      el("td", { title: r.userId ?? "" }, r.userId ?? ""),
+      el("td", { className: "mono", title: r.sessionId }, r.sessionId));
     tr.dataset.seq = r.seq;
     tr.onclick = () => { state.selectedSeq = r.seq; renderStream(); showDetail(r); };
     return tr;
