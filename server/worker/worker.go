@@ -20,6 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -146,4 +148,21 @@ func (l *RejectionLog) RecordRejected(r *server.Rejection) {
 // Rejected returns up to limit rejections, newest first.
 func (l *RejectionLog) Rejected(ctx context.Context, trackingID string, limit int) ([]*server.Rejection, error) {
 	return l.DB.Rejected(ctx, trackingID, limit)
+}
+
+// RejoinHeaders undoes what syumai/workers does to request headers: it
+// splits every header value at each comma into separate values, so
+// Header.Get("Access-Control-Request-Headers") sees only the first of a
+// list ("content-type" of "content-type, x-tracklet-sent-at"). The Workers
+// runtime has already joined repeated headers with commas, as Fetch's
+// Headers does, so joining the pieces with "," restores the exact value.
+func RejoinHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k, v := range r.Header {
+			if len(v) > 1 {
+				r.Header[k] = []string{strings.Join(v, ",")}
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
 }

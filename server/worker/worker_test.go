@@ -2,6 +2,8 @@ package worker_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -100,5 +102,22 @@ func TestPutEventsAssignsIDsBeforeEnqueueing(t *testing.T) {
 	ids := []string{*got.Request.EventList[0].EventID, *got.Request.EventList[1].EventID}
 	if len(ids[0]) != 36 || !strings.HasPrefix(ids[0][14:], "7") || ids[1] != "mine" {
 		t.Errorf("enqueued eventIds %q, want a UUIDv7 and \"mine\"", ids)
+	}
+}
+
+func TestRejoinHeaders(t *testing.T) {
+	var got http.Header
+	h := worker.RejoinHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header }))
+	r := httptest.NewRequest("OPTIONS", "/events", nil)
+	// As syumai/workers hands over "content-type, x-tracklet-sent-at" and
+	// "text/plain;charset=UTF-8".
+	r.Header["Access-Control-Request-Headers"] = []string{"content-type", " x-tracklet-sent-at"}
+	r.Header["Content-Type"] = []string{"text/plain;charset=UTF-8"}
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if v := got["Access-Control-Request-Headers"]; len(v) != 1 || v[0] != "content-type, x-tracklet-sent-at" {
+		t.Errorf("Access-Control-Request-Headers = %q", v)
+	}
+	if v := got["Content-Type"]; len(v) != 1 || v[0] != "text/plain;charset=UTF-8" {
+		t.Errorf("Content-Type = %q", v)
 	}
 }

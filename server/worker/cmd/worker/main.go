@@ -70,12 +70,12 @@ func main() {
 			f()
 		})
 	}
-	workers.ServeNonBlock(trackhttp.NewHandler(trackhttp.Config{
+	workers.ServeNonBlock(worker.RejoinHeaders(trackhttp.NewHandler(trackhttp.Config{
 		Store:    &worker.Store{DB: db, Queue: textQueue{producer}},
 		Rejected: &worker.RejectionLog{DB: db, Spawn: spawn, Log: log},
 		Logger:   log,
 		Limits:   limits,
-	}))
+	})))
 	workers.Ready()
 	<-workers.Done()
 	background.Wait()
