@@ -55,11 +55,12 @@ type DashboardHook interface {
 // the page calls. Mount it with IsDashboardPath and tell it about stored
 // batches with Stored.
 type Dashboard struct {
-	cfg  DashboardConfig
-	log  *slog.Logger
-	now  func() time.Time
-	mux  *http.ServeMux
-	dups *dupCounter
+	cfg   DashboardConfig
+	log   *slog.Logger
+	now   func() time.Time
+	mux   *http.ServeMux
+	dups  *dupCounter
+	stats *statsCache
 	// started bounds the duplicate counts, which live in memory.
 	started time.Time
 }
@@ -74,7 +75,8 @@ const (
 
 // NewDashboard returns the dashboard's handler.
 func NewDashboard(cfg DashboardConfig) *Dashboard {
-	d := &Dashboard{cfg: cfg, log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux(), dups: newDupCounter()}
+	d := &Dashboard{cfg: cfg, log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux(), dups: newDupCounter(),
+		stats: &statsCache{entries: make(map[string]*statsEntry)}}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -292,7 +294,9 @@ func (d *Dashboard) serveStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := d.now()
-	st, err := d.cfg.Store.TrafficStats(r.Context(), tid, now)
+	st, err := d.stats.get(tid, func() (*server.TrafficStats, error) {
+		return d.cfg.Store.TrafficStats(r.Context(), tid, now)
+	})
 	if err != nil {
 		d.fail(w, "read stats", err)
 		return
@@ -416,4 +420,53 @@ func (c *dupCounter) since(tid string, from time.Time) int64 {
 		}
 	}
 	return n
+}
+
+// statsCache bounds what open dashboards cost: reading a tracker's hour
+// scans its events, so a result is reused for statsReuse times as long as
+// it took to compute (a few milliseconds on a quiet tracker, seconds on a
+// very busy one), and concurrent requests for one tracker share one read.
+// The database is then busy with one tracker's stats at most a fifth of
+// the time, however many dashboards show it.
+type statsCache struct {
+	mu      sync.Mutex
+	entries map[string]*statsEntry
+}
+
+const statsReuse = 4
+
+type statsEntry struct {
+	mu         sync.Mutex // held while computing
+	st         *server.TrafficStats
+	freshUntil time.Time
+}
+
+// maxStatsEntries bounds the cache; it is cleared when full (trackers are
+// few, so this only guards against a flood of made-up trackingIds).
+const maxStatsEntries = 1000
+
+func (c *statsCache) get(tid string, compute func() (*server.TrafficStats, error)) (*server.TrafficStats, error) {
+	c.mu.Lock()
+	e := c.entries[tid]
+	if e == nil {
+		if len(c.entries) >= maxStatsEntries {
+			clear(c.entries)
+		}
+		e = &statsEntry{}
+		c.entries[tid] = e
+	}
+	c.mu.Unlock()
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.st != nil && time.Now().Before(e.freshUntil) {
+		return e.st, nil
+	}
+	start := time.Now()
+	st, err := compute()
+	if err != nil {
+		return nil, err
+	}
+	e.st, e.freshUntil = st, time.Now().Add(statsReuse*time.Since(start))
+	return st, nil
 }

@@ -202,3 +202,40 @@ func seqs(evs []*server.StoredEvent) string {
 	}
 	return fmt.Sprint(out)
 }
+
+// BenchmarkTrafficStats reads the stats of a tracker that received
+// 100,000 events in the last hour, among 100,000 older ones and another
+// tracker's 100,000.
+func BenchmarkTrafficStats(b *testing.B) {
+	db, err := Open(context.Background(), filepath.Join(b.TempDir(), "b.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now()
+	fill := func(tid string, from time.Time, span time.Duration) {
+		for i := 0; i < 10000; i++ {
+			req := &event.Request{TrackingID: tid, SessionID: fmt.Sprint("s", i%500)}
+			at := from.Add(span * time.Duration(i) / 10000)
+			for j := 0; j < 10; j++ {
+				req.EventList = append(req.EventList, event.Event{EventType: fmt.Sprint("T", j%4), SentAt: event.TimestampOf(at.Add(-time.Second))})
+			}
+			if _, err := db.PutEvents(context.Background(), &server.Batch{Request: req, ReceivedAt: at}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	fill("tk_a", now.Add(-3*time.Hour), time.Hour)
+	fill("tk_a", now.Add(-time.Hour), time.Hour)
+	fill("tk_b", now.Add(-time.Hour), time.Hour)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		st, err := db.TrafficStats(context.Background(), "tk_a", now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st.Events < 95000 { // the hour starts at a whole minute
+			b.Fatalf("%d events", st.Events)
+		}
+	}
+}
