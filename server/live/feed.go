@@ -27,7 +27,13 @@ const (
 	// MaxLag is how far a Feed may fall behind the store. Beyond it, it
 	// skips ahead and tells every subscriber how many events it skipped:
 	// a dashboard must never make the collector read its whole backlog.
-	MaxLag   = 20000
+	MaxLag = 20000
+	// MinGap spaces a Feed's reads: under heavy ingest it is woken after
+	// every commit, and reading at most maxPages pages every MinGap keeps
+	// an open dashboard's cost bounded (at most about 50,000 events a
+	// second; a dashboard shows a few hundred rows anyway).
+	MinGap   = 100 * time.Millisecond
+	maxPages = 5
 	pageSize = 1000
 )
 
@@ -98,6 +104,7 @@ func (f *Feed) Run(ctx context.Context) {
 	defer f.hub.Close()
 	tick := time.NewTicker(f.poll)
 	defer tick.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -105,42 +112,58 @@ func (f *Feed) Run(ctx context.Context) {
 		case <-f.wake:
 		case <-tick.C:
 		}
-		f.catchUp(ctx)
+		if gap := MinGap - time.Since(last); gap > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(gap):
+			}
+		}
+		last = time.Now()
+		if more := f.catchUp(ctx); more {
+			select {
+			case f.wake <- struct{}{}: // carry on after the next gap
+			default:
+			}
+		}
 	}
 }
 
-func (f *Feed) catchUp(ctx context.Context) {
+// catchUp publishes what was stored since the last look, at most
+// maxPages pages of it, and reports whether more is waiting.
+func (f *Feed) catchUp(ctx context.Context) (more bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.hub.Subscribers() == 0 {
 		f.last = -1 // and read nothing until someone subscribes
-		return
+		return false
 	}
-	for {
+	for range maxPages {
 		evs, err := f.src.EventsAfter(ctx, f.last, pageSize)
 		if err != nil {
 			if ctx.Err() == nil {
 				f.log.Warn("live feed: read new events", "err", err)
 			}
-			return
+			return false
 		}
 		if len(evs) == 0 {
-			return
+			return false
 		}
 		f.hub.Publish(evs...)
 		f.last = evs[len(evs)-1].Seq
 		if len(evs) < pageSize {
-			return
+			return false
 		}
 		// A full page: more are waiting. Skip ahead if they are too many.
 		newest, err := f.src.LastSeq(ctx)
 		if err != nil {
-			return
+			return false
 		}
 		if lag := newest - f.last; lag > MaxLag {
 			f.hub.Skipped(lag)
 			f.last = newest
-			return
+			return false
 		}
 	}
+	return true
 }

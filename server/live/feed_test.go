@@ -173,3 +173,41 @@ func equal(a, b []int64) bool {
 	}
 	return true
 }
+
+// One catch-up reads at most maxPages pages and says whether more wait;
+// Run comes back for them after MinGap, and nothing is lost or repeated.
+func TestFeedReadsAtMostMaxPagesAtATime(t *testing.T) {
+	src := &memSource{}
+	f := NewFeed(src, NewHub(10*pageSize, 0), time.Hour, nil)
+	s, _ := f.Subscribe(context.Background(), server.StreamFilter{})
+	src.add(7*pageSize, "tk")
+	if more := f.catchUp(context.Background()); !more {
+		t.Error("catch-up of 7 pages did not say more were waiting")
+	}
+	if got := drain(s); len(got) != maxPages*pageSize {
+		t.Fatalf("first catch-up published %d events, want %d", len(got), maxPages*pageSize)
+	}
+	if more := f.catchUp(context.Background()); more {
+		t.Error("second catch-up said more were waiting")
+	}
+	got := drain(s)
+	if len(got) != 2*pageSize || got[0] != maxPages*pageSize+1 || got[len(got)-1] != 7*pageSize {
+		t.Fatalf("second catch-up published %d events from %d", len(got), got[0])
+	}
+
+	// Through Run, without any wake-up after the first.
+	stop := startFeedWith(t, f)
+	defer stop()
+	src.add(7*pageSize, "tk")
+	f.Stored()
+	if n := len(receive(t, s, 7*pageSize)); n != 7*pageSize {
+		t.Errorf("Run published %d of %d", n, 7*pageSize)
+	}
+}
+
+func startFeedWith(t *testing.T, f *Feed) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { f.Run(ctx); close(done) }()
+	return func() { cancel(); <-done }
+}
