@@ -17,7 +17,6 @@ import (
 	"database/sql"
 	"log/slog"
 	"os"
-	"strconv"
 	"sync"
 
 	"github.com/syumai/workers"
@@ -55,10 +54,6 @@ func main() {
 		log.Error("Queue binding missing", "binding", queueBinding, "err", err)
 		panic(err)
 	}
-	var limits trackhttp.Limits
-	if v, err := strconv.ParseInt(cloudflare.Getenv("MAX_BODY_BYTES"), 10, 64); err == nil {
-		limits.MaxBodyBytes, limits.MaxDecodedBytes = v, v
-	}
 	// Work the handler starts in the background (logging a rejection)
 	// runs under waitUntil, and main waits for it: when main returns, the
 	// Go program ends, goroutines and all.
@@ -74,7 +69,6 @@ func main() {
 		Store:    &worker.Store{DB: db, Queue: textQueue{producer}},
 		Rejected: &worker.RejectionLog{DB: db, Spawn: spawn, Log: log},
 		Logger:   log,
-		Limits:   limits,
 	})))
 	workers.Ready()
 	<-workers.Done()
