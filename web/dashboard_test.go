@@ -228,6 +228,16 @@ func TestDashboardRefusedWithoutToken(t *testing.T) {
 	if got := js[int](t, ctx, `sessionStorage.length`); got != 0 {
 		t.Errorf("signing out kept %d items", got)
 	}
+
+	// A collector without an admin token refuses every token, and the
+	// page says how to turn the dashboard on.
+	off := browsertest.StartCollector(t)
+	act(t, ctx, chromedp.Navigate(off.URL+"/dashboard"), chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.SendKeys(chromedp.CSS("#token"), "anything"), chromedp.Click(chromedp.CSS("#login-form button")))
+	waitJS(t, ctx, `document.getElementById("login-error").textContent !== ""`, 5*time.Second, `"no error shown"`)
+	if got := js[string](t, ctx, `document.getElementById("login-error").textContent`); !strings.Contains(got, "--admin-token") {
+		t.Errorf("without an admin token the page says %q", got)
+	}
 }
 
 // Trackers are created from the dashboard, and the script tag it offers is

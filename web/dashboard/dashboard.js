@@ -52,8 +52,8 @@ class Unauthorized extends Error {}
 async function api(path, init = {}) {
   const headers = Object.assign({ Authorization: "Bearer " + token() }, init.headers || {});
   const res = await fetch(path, Object.assign({}, init, { headers, cache: "no-store" }));
-  if (res.status === 401) throw new Unauthorized("the collector refused the admin token");
   const body = await res.json().catch(() => ({}));
+  if (res.status === 401) throw new Unauthorized(body.message || "the collector refused the admin token");
   if (!res.ok) throw new Error(body.message || res.status + " " + res.statusText);
   return body;
 }
@@ -74,7 +74,8 @@ async function signIn(tok) {
   } catch (err) {
     if (err instanceof Unauthorized) {
       sessionStorage.removeItem(TOKEN_KEY);
-      showLogin(tok ? "That token was refused." : "");
+      // "The admin API is off" says more than "refused".
+      showLogin(/ is off/.test(err.message) ? err.message : tok ? "That token was refused." : "");
       return;
     }
     throw err;
@@ -82,6 +83,7 @@ async function signIn(tok) {
   $("login").hidden = true;
   $("app").hidden = false;
   const fromHash = new URLSearchParams(location.hash.slice(1)).get("tracker");
+  $("no-trackers").hidden = state.trackers.length > 0;
   const pick = state.trackers.find((t) => t.trackingId === fromHash) || state.trackers[0];
   selectTracker(pick ? pick.trackingId : "");
 }
