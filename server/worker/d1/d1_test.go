@@ -434,3 +434,38 @@ func TestRejectedIsBounded(t *testing.T) {
 		t.Errorf("tk_a's rejections: %+v, want only bad 2 (bad 0 was trimmed)", got)
 	}
 }
+
+// TestRetryAfterPartialFailure is the queue's at-least-once delivery meeting
+// D1's missing transactions: a consumer whose second INSERT fails has
+// stored the first; the redelivered batch stores exactly the rest.
+func TestRetryAfterPartialFailure(t *testing.T) {
+	ctx := context.Background()
+	sqldb := openD1(t)
+	db := d1.New(sqldb)
+	now := time.UnixMilli(1714979289123)
+	batches := []*server.Batch{batch(t, "tk_a", "a", 10, now), batch(t, "tk_a", "b", 10, now)}
+	batches[1].Request.EventList[0].EventType = "Boom" // event 11: in the second statement of 7
+	if _, err := sqldb.Exec(`CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.event_type = 'Boom'
+		BEGIN SELECT RAISE(ABORT, 'D1 is down'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Insert(ctx, batches); err == nil {
+		t.Fatal("Insert succeeded through a failing statement")
+	}
+	if n := count(t, sqldb); n != 7 {
+		t.Fatalf("after the failure %d events are stored, want the first statement's 7", n)
+	}
+	if _, err := sqldb.Exec(`DROP TRIGGER boom`); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Insert(ctx, batches) // the queue's redelivery
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (server.PutResult{Accepted: 13, Duplicates: 7}); res != want {
+		t.Errorf("redelivery: %+v, want %+v", res, want)
+	}
+	if n := count(t, sqldb); n != 20 {
+		t.Errorf("%d events stored, want each of the 20 once", n)
+	}
+}
