@@ -183,6 +183,8 @@ type Row struct {
 	Impression, Properties                    sql.NullString
 	EventValue                                sql.NullFloat64
 	SentAtMs, ReceivedAtMs                    int64
+	// OccurredAtMs is sentAt corrected for the client's clock skew.
+	OccurredAtMs int64
 }
 
 // Events reads every stored event of trackingID in arrival order, straight
@@ -195,7 +197,7 @@ func (c *Collector) Events(ctx context.Context, trackingID string) []Row {
 	}
 	defer db.Close()
 	rows, err := db.QueryContext(ctx, `SELECT tracking_id, event_id, session_id, event_type, user_id, item_id,
-		recommendation_id, impression, properties, event_value, sent_at_ms, received_at_ms
+		recommendation_id, impression, properties, event_value, sent_at_ms, received_at_ms, occurred_at_ms
 		FROM events WHERE tracking_id = ? ORDER BY seq`, trackingID)
 	if err != nil {
 		c.t.Fatal(err)
@@ -205,7 +207,7 @@ func (c *Collector) Events(ctx context.Context, trackingID string) []Row {
 	for rows.Next() {
 		var r Row
 		if err := rows.Scan(&r.TrackingID, &r.EventID, &r.SessionID, &r.EventType, &r.UserID, &r.ItemID,
-			&r.RecommendationID, &r.Impression, &r.Properties, &r.EventValue, &r.SentAtMs, &r.ReceivedAtMs); err != nil {
+			&r.RecommendationID, &r.Impression, &r.Properties, &r.EventValue, &r.SentAtMs, &r.ReceivedAtMs, &r.OccurredAtMs); err != nil {
 			c.t.Fatal(err)
 		}
 		out = append(out, r)

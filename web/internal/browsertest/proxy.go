@@ -1,0 +1,155 @@
+package browsertest
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// Proxy is a reverse proxy in front of a real collector, for tests of what
+// the network does to the tracker: it can answer POST /events itself with
+// an error instead of forwarding (Fail), and it counts the requests and the
+// bytes that cross it, headers included, as they are on the wire.
+//
+// The collector stays real; only the failures are made up.
+type Proxy struct {
+	URL string // e.g. http://127.0.0.1:40123; use it as the page's data-endpoint
+
+	rp *httputil.ReverseProxy
+
+	mu       sync.Mutex
+	fault    func(r *http.Request) int
+	requests map[string]int // by "METHOD /path"
+	faults   int
+
+	in, out atomic.Int64 // bytes read from and written to the browser
+}
+
+// NewProxy starts a proxy to the collector at target (its URL), stopped
+// when t ends.
+func NewProxy(t testing.TB, target string) *Proxy {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proxy{rp: httputil.NewSingleHostReverseProxy(u), requests: map[string]int{}}
+	// A collector that is down looks like one to the browser: the
+	// connection fails, so the browser sees a network error.
+	p.rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		if hj, ok := w.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				c.Close()
+				return
+			}
+		}
+		w.WriteHeader(http.StatusBadGateway)
+	}
+	srv := httptest.NewUnstartedServer(p)
+	srv.Listener = &countingListener{Listener: srv.Listener, in: &p.in, out: &p.out}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	p.URL = srv.URL
+	return p
+}
+
+// Fail makes the proxy answer POST /events itself with the status fault
+// returns for the request, instead of forwarding it; 0 forwards. The
+// answer carries the CORS headers a collector sends, so the page can read
+// it. Fail(nil) forwards everything again.
+func (p *Proxy) Fail(fault func(r *http.Request) int) {
+	p.mu.Lock()
+	p.fault = fault
+	p.mu.Unlock()
+}
+
+// Requests returns how many requests the proxy saw by "METHOD /path" (the
+// query left out), and how many of them it answered with a fault.
+func (p *Proxy) Requests() (byRoute map[string]int, faults int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	byRoute = make(map[string]int, len(p.requests))
+	for k, v := range p.requests {
+		byRoute[k] = v
+	}
+	return byRoute, p.faults
+}
+
+// Bytes returns the bytes received from browsers (requests) and sent to
+// them (responses) so far, counted on the connections: request lines,
+// headers and bodies as they crossed the wire.
+func (p *Proxy) Bytes() (in, out int64) { return p.in.Load(), p.out.Load() }
+
+// Reset zeroes the counters.
+func (p *Proxy) Reset() {
+	p.mu.Lock()
+	p.requests = map[string]int{}
+	p.faults = 0
+	p.mu.Unlock()
+	p.in.Store(0)
+	p.out.Store(0)
+}
+
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	p.requests[r.Method+" "+r.URL.Path]++
+	status := 0
+	if p.fault != nil && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/events") {
+		status = p.fault(r)
+	}
+	if status != 0 {
+		p.faults++
+	}
+	p.mu.Unlock()
+	if status == 0 {
+		p.rp.ServeHTTP(w, r)
+		return
+	}
+	io.Copy(io.Discard, r.Body)
+	h := w.Header()
+	if o := r.Header.Get("Origin"); o != "" {
+		h.Set("Access-Control-Allow-Origin", o)
+		h.Set("Access-Control-Expose-Headers", "Retry-After")
+	}
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	io.WriteString(w, `{"message":"injected by the test proxy"}`)
+}
+
+// countingListener counts the bytes of every connection it accepts.
+type countingListener struct {
+	net.Listener
+	in, out *atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: c, in: l.in, out: l.out}, nil
+}
+
+type countingConn struct {
+	net.Conn
+	in, out *atomic.Int64
+}
+
+func (c *countingConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.in.Add(int64(n))
+	return n, err
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.out.Add(int64(n))
+	return n, err
+}

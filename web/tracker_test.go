@@ -1,0 +1,135 @@
+package web_test
+
+// Issue 4's delivery tests: the tracker in headless Chromium against the
+// real collector process, through failures made real (a killed collector)
+// or injected (a proxy answering 503). Each ends by reading the collector's
+// SQLite file and checking that every event arrived exactly once.
+
+import (
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tracklet/tracklet/web/internal/browsertest"
+)
+
+func TestTrackerRetriesWhileTheCollectorAnswers503(t *testing.T) {
+	ctx := browsertest.Browser(t)
+	collector := browsertest.StartCollector(t)
+	proxy := browsertest.NewProxy(t, collector.URL)
+	site := browsertest.NewSite(t)
+	tid := collector.CreateTracker("503", site.URL)
+
+	// The collector is "unavailable" for the first second of traffic.
+	var mu sync.Mutex
+	var first time.Time
+	proxy.Fail(func(*http.Request) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if first.IsZero() {
+			first = time.Now()
+		}
+		if time.Since(first) < time.Second {
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	})
+	run(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, proxy.URL, fastRetries, ""))))
+	eval[bool](t, ctx, `tracklet.ready.then(() => { window.failures = 0; tracklet.on("error", () => failures++); return true; })`)
+	ids := eval[[]string](t, ctx, trackN("During503", 30))
+	waitStored(t, ctx, collector, tid, ids, 15*time.Second)
+
+	_, faults := proxy.Requests()
+	stats := eval[map[string]int](t, ctx, `tracklet.stats()`)
+	failures := eval[int](t, ctx, `window.failures`)
+	if faults == 0 || stats["retries"] == 0 || failures == 0 {
+		t.Errorf("no 503 was seen: %d injected, stats %v, %d error notices", faults, stats, failures)
+	}
+	if stats["sent"] != 30 || stats["queued"] != 0 || stats["stored"] != 0 {
+		t.Errorf("stats after delivery: %v", stats)
+	}
+	noPageErrors(t, ctx)
+}
+
+func TestTrackerCollectorDownPageReloadedCollectorUp(t *testing.T) {
+	ctx := browsertest.Browser(t)
+	cdn := browsertest.StartCollector(t) // serves the tracker's files, stays up
+	collector := browsertest.StartCollector(t)
+	site := browsertest.NewSite(t)
+	tid := collector.CreateTracker("down", site.URL)
+	url := site.Page("/", trackerPage(cdn.URL, tid, collector.URL, fastRetries, ""))
+
+	run(t, ctx, chromedp.Navigate(url))
+	ids := eval[[]string](t, ctx, trackN("BeforeDown", 5))
+	eval[map[string]int](t, ctx, `tracklet.flush()`)
+	collector.WaitForEvents(ctx, tid, 5, 5*time.Second)
+
+	collector.Kill()
+	ids = append(ids, eval[[]string](t, ctx, trackN("WhileDown", 10))...)
+	if sent := eval[int](t, ctx, `tracklet.flush().then((r) => r.sent)`); sent != 0 {
+		t.Fatalf("flush sent %d events to a dead collector", sent)
+	}
+	if stored := eval[int](t, ctx, `tracklet.stats().stored`); stored != 10 {
+		t.Fatalf("%d events saved in localStorage before the reload, want 10", stored)
+	}
+
+	// The reload happens while the collector is still down: what the old
+	// page could not send, the new page finds in storage.
+	run(t, ctx, chromedp.Reload())
+	claimed := eval[int](t, ctx, `tracklet.ready.then((t) => t.stats().queued)`)
+	if claimed != 10 {
+		t.Errorf("the reloaded page took over %d saved events, want 10", claimed)
+	}
+	ids = append(ids, eval[[]string](t, ctx, trackN("AfterReload", 3))...)
+
+	collector.Restart()
+	waitStored(t, ctx, collector, tid, ids, 15*time.Second)
+	if s := eval[map[string]int](t, ctx, `tracklet.stats()`); s["stored"] != 0 || s["queued"] != 0 {
+		t.Errorf("after delivery the page still keeps events: %v", s)
+	}
+	noPageErrors(t, ctx)
+}
+
+func TestTrackerCollectorKilledAndRestartedDuringABurst(t *testing.T) {
+	ctx := browsertest.Browser(t)
+	cdn := browsertest.StartCollector(t)
+	collector := browsertest.StartCollector(t)
+	site := browsertest.NewSite(t)
+	tid := collector.CreateTracker("burst", site.URL)
+	run(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(cdn.URL, tid, collector.URL, fastRetries, ""))))
+	eval[bool](t, ctx, `tracklet.ready.then(() => true)`)
+
+	// 10 events every 20 ms for about a second, paced by the page's own
+	// timers so that the burst goes on while the collector dies.
+	eval[bool](t, ctx, `(() => {
+  window.burst = {ids: [], done: false};
+  (async () => {
+    for (let round = 0; round < 50; round++) {
+      for (let i = 0; i < 10; i++) burst.ids.push(tracklet.track("Burst", {round, i}));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    burst.ids = await Promise.all(burst.ids);
+    burst.done = true;
+  })();
+  return true;
+})()`)
+	collector.WaitForEvents(ctx, tid, 50, 10*time.Second)
+	collector.Kill()
+	if eval[bool](t, ctx, `burst.done`) {
+		t.Fatal("the burst ended before the collector was killed; the test proves nothing")
+	}
+	time.Sleep(300 * time.Millisecond)
+	collector.Restart()
+	if !eval[bool](t, ctx, `(async () => { while (!burst.done) await new Promise((r) => setTimeout(r, 20)); return true; })()`) {
+		t.Fatal("burst did not finish")
+	}
+	ids := eval[[]string](t, ctx, `burst.ids`)
+	if len(ids) != 500 {
+		t.Fatalf("%d eventIds from 500 track calls", len(ids))
+	}
+	waitStored(t, ctx, collector, tid, ids, 20*time.Second)
+	noPageErrors(t, ctx)
+}
