@@ -93,8 +93,9 @@ func (d *Dashboard) serveStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// The server's read and write timeouts are for ordinary requests; a
-	// stream lives on, bounded per write instead.
+	// The server's write timeout is for ordinary responses; a stream lives
+	// on, bounded per write instead. (Its request is read: no read
+	// deadline is needed either.)
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Time{})
 	rc.SetWriteDeadline(time.Time{})

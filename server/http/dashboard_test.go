@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -503,5 +504,32 @@ func TestDashboardStreamEndsOnShutdown(t *testing.T) {
 	}
 	if r := e.do("GET", "/v1/stream?tracker=x", nil, auth); r.status != http.StatusServiceUnavailable {
 		t.Errorf("a stream opened after shutdown: %d", r.status)
+	}
+}
+
+// A stream outlives the server's read and write timeouts, which are meant
+// for ordinary requests.
+func TestDashboardStreamOutlivesServerTimeouts(t *testing.T) {
+	var cfg trackhttp.Config
+	e := newEnv(t, func(c *trackhttp.Config) { cfg = *c })
+	db := cfg.Store.(*sqlite.DB)
+	feed := live.NewFeed(db, live.NewHub(0, 0), time.Hour, nil)
+	cfg.Dashboard = trackhttp.NewDashboard(trackhttp.DashboardConfig{Store: db, Feed: feed, AdminToken: adminToken, Page: fstest.MapFS{}})
+	srv := httptest.NewUnstartedServer(trackhttp.NewHandler(cfg))
+	srv.Config.ReadTimeout = 200 * time.Millisecond
+	srv.Config.WriteTimeout = 200 * time.Millisecond
+	srv.Start()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { feed.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; srv.Close() })
+	e.url, e.client = srv.URL, srv.Client()
+
+	tid := e.tracker()
+	s := e.stream("tracker="+tid, nil)
+	time.Sleep(600 * time.Millisecond) // three times both timeouts
+	e.post(body(tid, `{"eventId":"late","eventType":"View","sentAt":`+fmt.Sprint(time.Now().Unix())+`}`), nil)
+	if _, id := s.next(t); id != "late" {
+		t.Errorf("got %s, want late", id)
 	}
 }
