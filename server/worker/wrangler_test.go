@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -207,8 +206,6 @@ func (w *devWorker) query(ctx context.Context, sql string) []map[string]any {
 	}
 	return res[len(res)-1].Results
 }
-
-var readyLine = regexp.MustCompile(`Ready on (http://\S+)`)
 
 func freePort(t testing.TB) string {
 	t.Helper()
