@@ -9,10 +9,13 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/tracklet/tracklet/event"
 )
@@ -167,4 +170,39 @@ type RejectionLog interface {
 	// Rejected returns the newest rejections first, optionally for one
 	// tracker only.
 	Rejected(ctx context.Context, trackingID string, limit int) ([]*Rejection, error)
+}
+
+// AssignEventIDs gives every event of r without an eventId a new UUIDv7.
+// The handler calls it before storing, so that a store that hands the
+// batch on (a queue that may deliver it twice) stores the same ids twice,
+// and the second delivery is dropped as duplicates.
+func AssignEventIDs(r *event.Request) error {
+	for i := range r.EventList {
+		if r.EventList[i].EventID == nil {
+			id, err := uuid.NewV7()
+			if err != nil {
+				return fmt.Errorf("generate eventId: %w", err)
+			}
+			r.EventList[i].EventID = event.String(id.String())
+		}
+	}
+	return nil
+}
+
+// TrackerStats is one tracker's totals, for the admin API.
+type TrackerStats struct {
+	Tracker
+	Events         int64
+	Rejected       int64 // rejections still kept
+	LastReceivedAt time.Time
+}
+
+// Admin is what the read/admin API needs of a store.
+type Admin interface {
+	EventReader
+	Rejected(ctx context.Context, trackingID string, limit int) ([]*Rejection, error)
+	// DeleteEvents deletes trackingID's events (all if empty), for
+	// resetting a test collector.
+	DeleteEvents(ctx context.Context, trackingID string) (int64, error)
+	Stats(ctx context.Context) ([]*TrackerStats, error)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"html/template"
 	"io"
 	"io/fs"
 	"mime"
@@ -144,42 +143,4 @@ func (a *assets) open(name string) (io.ReadSeeker, string, error) {
 		a.files[name] = f
 	}
 	return bytes.NewReader(f.data), f.etag, nil
-}
-
-// demoSite serves the demo pages; .html files are templates of DemoData.
-type demoSite struct {
-	fsys fs.FS
-	data DemoData
-}
-
-func (d *demoSite) serve(w http.ResponseWriter, r *http.Request, name string) {
-	if name == "" || strings.HasSuffix(name, "/") {
-		name += "index.html"
-	}
-	if !fs.ValidPath(name) {
-		writeError(w, http.StatusNotFound, "NotFoundException", "no such page")
-		return
-	}
-	data, err := fs.ReadFile(d.fsys, name)
-	if err != nil {
-		writeError(w, http.StatusNotFound, "NotFoundException", "no such page: /demo/"+name)
-		return
-	}
-	w.Header().Set("Content-Type", contentType(name))
-	w.Header().Set("Cache-Control", "no-cache")
-	if path.Ext(name) != ".html" {
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
-		return
-	}
-	tmpl, err := template.New(name).Parse(string(data))
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "InternalFailure", "demo page "+name+": "+err.Error())
-		return
-	}
-	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, d.data); err != nil {
-		writeError(w, http.StatusInternalServerError, "InternalFailure", "demo page "+name+": "+err.Error())
-		return
-	}
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(buf.Bytes()))
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/tracklet/tracklet/server/demo"
 	trackhttp "github.com/tracklet/tracklet/server/http"
 )
 
@@ -152,11 +153,10 @@ func TestAssets(t *testing.T) {
 
 func TestDemoSite(t *testing.T) {
 	e := newEnv(t, func(c *trackhttp.Config) {
-		c.Demo = fstest.MapFS{
+		c.Demo = demo.NewHandler(fstest.MapFS{
 			"index.html": {Data: []byte(`<script data-tracking-id="{{.TrackingID}}"></script>`)},
 			"app.js":     {Data: []byte(`let x = "{{.TrackingID}}"`)},
-		}
-		c.DemoTrackingID = `tk_demo"<x>`
+		}, demo.Data{TrackingID: `tk_demo"<x>`})
 	})
 	r := e.do("GET", "/demo/", nil, nil)
 	if r.status != 200 || r.body != `<script data-tracking-id="tk_demo&#34;&lt;x&gt;"></script>` {

@@ -30,12 +30,8 @@ const (
 	corsExpose       = "x-amzn-RequestId, x-amzn-ErrorType, Retry-After"
 )
 
-// serveEvents answers PutEvents and its CORS preflight.
-func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodOptions {
-		h.preflight(w, r)
-		return
-	}
+// serveEvents answers PutEvents.
+func (h *Handler) serveEvents(w *recorder, r *http.Request) {
 	received := h.now()
 	origin := r.Header.Get("Origin")
 	if origin != "" {
@@ -47,6 +43,13 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Origin")
 	}
 	rej := &server.Rejection{ReceivedAt: received, Origin: origin}
+
+	// The per-IP limit comes before reading the body: refusing a flood
+	// should cost as little as possible.
+	if ok, wait := h.ipLimits.allow(h.clientIP(r), 1, received); !ok {
+		h.throttle(w, "ip", wait, "too many requests from your address; retry after the time in Retry-After")
+		return
+	}
 
 	body, status, err := h.readBody(r)
 	if err != nil {
@@ -60,13 +63,13 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		err = req.Validate()
 	}
 	if req != nil {
-		rej.TrackingID = req.TrackingID
+		rej.TrackingID, w.trackingID, w.events = req.TrackingID, req.TrackingID, len(req.EventList)
 	}
 	if err != nil {
 		h.reject(w, rej, http.StatusBadRequest, errInvalidInput, err.Error())
 		return
 	}
-	clientSent, err := parseSentAtHeader(r.Header.Get(sentAtHeader))
+	clientSent, err := parseSentAtHeader(sentAtParam(r))
 	if err != nil {
 		h.reject(w, rej, http.StatusBadRequest, errInvalidInput, err.Error())
 		return
@@ -88,8 +91,17 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("origin %s may not send events for trackingId %q", origin, req.TrackingID))
 		return
 	}
+	if ok, wait := h.trackerLimits.allow(req.TrackingID, len(req.EventList), received); !ok {
+		h.throttle(w, "tracker", wait, fmt.Sprintf("trackingId %q is sending too fast; retry after the time in Retry-After", req.TrackingID))
+		return
+	}
+	if err := server.AssignEventIDs(req); err != nil {
+		h.internalError(w, r, "assign eventIds", err)
+		return
+	}
 
-	res, err := h.cfg.Store.PutEvents(r.Context(), &server.Batch{Request: req, ReceivedAt: received, ClientSentAt: clientSent})
+	batch := &server.Batch{Request: req, ReceivedAt: received, ClientSentAt: clientSent}
+	res, err := h.cfg.Store.PutEvents(r.Context(), batch)
 	if err != nil {
 		if errors.Is(err, server.ErrClosed) {
 			w.Header().Set("Retry-After", "1")
@@ -102,10 +114,39 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		h.internalError(w, r, "store events", err)
 		return
 	}
+	if h.cfg.Dashboard != nil {
+		h.cfg.Dashboard.Stored(batch, res)
+	}
+	h.stats.accepted.Add(int64(res.Accepted))
+	h.stats.duplicates.Add(int64(res.Duplicates))
+	if h.cfg.Observer != nil {
+		h.cfg.Observer.Events(res.Accepted, res.Duplicates, 0)
+	}
 	w.Header().Set("X-Tracklet-Accepted", strconv.Itoa(res.Accepted))
 	w.Header().Set("X-Tracklet-Duplicates", strconv.Itoa(res.Duplicates))
 	w.Header().Set("Content-Type", "application/json")
 	io.WriteString(w, "{}")
+}
+
+// sentAtParam returns the client's send time from the X-Tracklet-Sent-At
+// header or, for browsers, the sentAt query parameter: a custom header
+// would turn the tracker's requests into CORS-preflighted ones.
+func sentAtParam(r *http.Request) string {
+	if v := r.Header.Get(sentAtHeader); v != "" {
+		return v
+	}
+	return r.URL.Query().Get("sentAt")
+}
+
+// contentEncoding returns the body's encoding from Content-Encoding or, for
+// browsers, the encoding query parameter: Content-Encoding is not a
+// CORS-safelisted header, so the tracker names its gzip body in the URL.
+func contentEncoding(r *http.Request) string {
+	enc := r.Header.Get("Content-Encoding")
+	if enc == "" {
+		enc = r.URL.Query().Get("encoding")
+	}
+	return strings.ToLower(strings.TrimSpace(enc))
 }
 
 // parseSentAtHeader reads X-Tracklet-Sent-At: the client's clock, in epoch
@@ -140,7 +181,7 @@ func (h *Handler) readBody(r *http.Request) ([]byte, int, error) {
 	}
 	var src io.Reader = http.MaxBytesReader(nil, r.Body, h.limits.MaxBodyBytes)
 	limit, decoded := h.limits.MaxBodyBytes, false
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	switch enc := contentEncoding(r); enc {
 	case "", "identity":
 	case "gzip", "x-gzip":
 		zr, err := gzip.NewReader(src)
@@ -202,12 +243,28 @@ func errName(status int) string {
 }
 
 // reject answers a refused request and logs it for `tracklet rejected`.
-func (h *Handler) reject(w http.ResponseWriter, rej *server.Rejection, status int, errorType, message string) {
+func (h *Handler) reject(w *recorder, rej *server.Rejection, status int, errorType, message string) {
 	rej.Status, rej.Reason = status, message
+	h.stats.rejected.Add(1)
+	if h.cfg.Observer != nil {
+		h.cfg.Observer.Events(0, 0, w.events)
+	}
 	if h.cfg.Rejected != nil {
 		h.cfg.Rejected.RecordRejected(rej)
 	}
 	writeError(w, status, errorType, message)
+}
+
+// throttle answers 429 with Retry-After. Throttled requests are not logged
+// as rejected: they are not wrong, only early, and a flood of them must not
+// flood the log.
+func (h *Handler) throttle(w http.ResponseWriter, scope string, wait time.Duration, message string) {
+	h.stats.limited.Add(1)
+	if h.cfg.Observer != nil {
+		h.cfg.Observer.RateLimited(scope)
+	}
+	retryAfter(w, wait)
+	writeError(w, http.StatusTooManyRequests, errThrottling, message)
 }
 
 func (h *Handler) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {

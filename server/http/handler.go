@@ -6,16 +6,17 @@
 package http
 
 import (
-	"context"
 	"encoding/json"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/tracklet/tracklet/event"
 	"github.com/tracklet/tracklet/server"
 )
 
@@ -28,21 +29,46 @@ type Config struct {
 	// Assets holds the tracker's browser files (tracklet.js, tracklet.wasm,
 	// wasm_exec.js and their .gz/.br forms), served at the root.
 	Assets fs.FS
-	// Demo, if set, is served under /demo/; its .html files are templates
-	// given DemoData.
-	Demo           fs.FS
-	DemoTrackingID string
+	// Demo, if set, serves the demo site under /demo/ (see package
+	// server/demo); it sees paths with /demo stripped.
+	Demo http.Handler
+	// Dashboard, if set, answers the paths IsDashboardPath names and hears
+	// about every stored batch (see dashboard.go).
+	Dashboard DashboardHook
+
+	// AdminToken guards the read/admin API (/v1/...) as a Bearer token.
+	// Empty switches the API off: every call is answered 401.
+	AdminToken string
+	// Admin is the store behind the admin API; nil answers 501.
+	Admin server.Admin
 
 	Logger *slog.Logger
+	// AccessLog logs every request (never a body) at Info level.
+	AccessLog bool
+	// Observer, if set, is told about every request and stored batch,
+	// for metrics. Metrics, if set, is served at /metrics.
+	Observer Observer
+	Metrics  http.Handler
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Limits bound what one request may carry. Zero fields take defaults.
 	Limits Limits
+	// RateLimits bound how fast clients and trackers may send.
+	RateLimits RateLimits
 }
 
-// DemoData is what the demo site's templates get.
-type DemoData struct {
-	TrackingID string
+// Observer hears what the handler does, for metrics. It is an interface so
+// that builds without metrics (the Cloudflare Worker) link no Prometheus.
+type Observer interface {
+	// Request is called once per request with its route ("events",
+	// "preflight", "asset", "admin", ...), status and duration.
+	Request(route string, status int, d time.Duration)
+	// Events counts the events of a PutEvents request: stored, dropped as
+	// duplicates, or refused with the request.
+	Events(accepted, duplicates, rejected int)
+	// RateLimited counts a request refused with 429; scope is "ip" or
+	// "tracker".
+	RateLimited(scope string)
 }
 
 // Limits bound requests. The zero value of each field means its default.
@@ -77,7 +103,13 @@ type Handler struct {
 	now    func() time.Time
 	limits Limits
 	assets *assets
-	demo   *demoSite
+	demo   http.Handler
+
+	ipLimits, trackerLimits *limiterSet
+	started                 time.Time
+	stats                   struct {
+		requests, accepted, duplicates, rejected, limited atomic.Int64
+	}
 }
 
 // NewHandler returns the collector's handler for cfg.
@@ -93,8 +125,12 @@ func NewHandler(cfg Config) *Handler {
 		h.assets = newAssets(cfg.Assets)
 	}
 	if cfg.Demo != nil {
-		h.demo = &demoSite{fsys: cfg.Demo, data: DemoData{TrackingID: cfg.DemoTrackingID}}
+		h.demo = http.StripPrefix("/demo", cfg.Demo)
 	}
+	rl := cfg.RateLimits
+	h.ipLimits = newLimiterSet(rl.PerIP, rl.IPBurst)
+	h.trackerLimits = newLimiterSet(rl.PerTracker, max(rl.TrackerBurst, event.MaxEvents))
+	h.started = h.now()
 	return h
 }
 
@@ -102,26 +138,107 @@ func NewHandler(cfg Config) *Handler {
 // client whose endpoint ends in a slash posts to "//events", and ServeMux
 // would answer that with a redirect, which such clients do not follow.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("x-amzn-RequestId", uuid.NewString())
+	start := time.Now()
+	h.stats.requests.Add(1)
+	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
+	rec.Header().Set("x-amzn-RequestId", uuid.NewString())
 	path := collapseSlashes(r.URL.Path)
+	route := h.route(rec, r, path)
+	d := time.Since(start)
+	if h.cfg.Observer != nil {
+		h.cfg.Observer.Request(route, rec.status, d)
+	}
+	if h.cfg.AccessLog {
+		attrs := []slog.Attr{
+			slog.String("method", r.Method), slog.String("path", path), slog.Int("status", rec.status),
+			slog.Int64("bytes", rec.bytes), slog.Float64("ms", float64(d.Microseconds())/1000),
+			slog.String("ip", h.clientIP(r)), slog.String("request_id", rec.Header().Get("x-amzn-RequestId")),
+		}
+		if rec.trackingID != "" {
+			attrs = append(attrs, slog.String("tracking_id", rec.trackingID), slog.Int("events", rec.events))
+		}
+		if o := r.Header.Get("Origin"); o != "" {
+			attrs = append(attrs, slog.String("origin", o))
+		}
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	}
+}
+
+func (h *Handler) route(w *recorder, r *http.Request, path string) string {
 	switch {
-	case strings.HasSuffix(path, "/events") && (r.Method == http.MethodPost || r.Method == http.MethodOptions):
+	case strings.HasSuffix(path, "/events") && r.Method == http.MethodPost:
 		h.serveEvents(w, r)
+		return "events"
+	case strings.HasSuffix(path, "/events") && r.Method == http.MethodOptions:
+		h.preflight(w, r)
+		return "preflight"
 	case path == "/events":
 		w.Header().Set("Allow", "POST, OPTIONS")
 		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowedException", "use POST to send events")
+		return "events"
+	case isAdminPath(path):
+		h.serveAdmin(w, r, path)
+		return "admin"
+	case path == "/healthz" || path == "/readyz":
+		h.serveHealth(w, r, path)
+		return "health"
+	case path == "/metrics" && h.cfg.Metrics != nil:
+		h.cfg.Metrics.ServeHTTP(w, r)
+		return "metrics"
+	case h.cfg.Dashboard != nil && IsDashboardPath(path):
+		h.cfg.Dashboard.ServeHTTP(w, r)
+		return "dashboard"
 	case path == "/demo" && h.demo != nil:
 		http.Redirect(w, r, "/demo/", http.StatusFound)
+		return "demo"
 	case strings.HasPrefix(path, "/demo/") && h.demo != nil:
-		h.demo.serve(w, r, strings.TrimPrefix(path, "/demo/"))
+		r.URL.Path = path
+		h.demo.ServeHTTP(w, r)
+		return "demo"
 	case path == "/" && h.demo != nil:
 		http.Redirect(w, r, "/demo/", http.StatusFound)
+		return "demo"
 	case h.assets != nil && h.assets.has(path):
 		h.assets.serve(w, r, path)
-	default:
-		writeError(w, http.StatusNotFound, "NotFoundException", "no such resource: "+path)
+		return "asset"
+	}
+	writeError(w, http.StatusNotFound, "NotFoundException", "no such resource: "+path)
+	return "other"
+}
+
+// recorder remembers what was answered, for the access log and metrics.
+type recorder struct {
+	http.ResponseWriter
+	status     int
+	bytes      int64
+	wrote      bool
+	trackingID string // of a PutEvents request, once known
+	events     int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.wrote = true
+	n, err := r.ResponseWriter.Write(p)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Flush and Unwrap keep streaming responses (the dashboard's live feed)
+// working through the recorder.
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
 	}
 }
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // collapseSlashes turns every run of slashes into one.
 func collapseSlashes(p string) string {
@@ -156,7 +273,3 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
-
-// detach returns a context that keeps ctx's values but not its
-// cancellation, for work that must finish even if the client goes away.
-func detach(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }

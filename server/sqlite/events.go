@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/tracklet/tracklet/event"
 	"github.com/tracklet/tracklet/server"
 )
@@ -105,17 +103,13 @@ func (db *DB) enqueue(ctx context.Context, req *writeReq) error {
 // that the writer does as little as possible.
 func eventArgs(b *server.Batch) ([]any, error) {
 	r := b.Request
+	if err := server.AssignEventIDs(r); err != nil {
+		return nil, err
+	}
 	received := b.ReceivedAt.UnixMilli()
 	args := make([]any, 0, len(r.EventList)*columnsPerEvent)
 	for i := range r.EventList {
 		e := &r.EventList[i]
-		if e.EventID == nil {
-			id, err := uuid.NewV7()
-			if err != nil {
-				return nil, fmt.Errorf("generate eventId: %w", err)
-			}
-			e.EventID = event.String(id.String())
-		}
 		var impression, attribution any
 		if e.Impression != nil {
 			j, _ := json.Marshal(e.Impression) // []string always marshals

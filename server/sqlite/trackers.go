@@ -125,3 +125,37 @@ func scanTracker(s scanner) (*server.Tracker, error) {
 	t.CreatedAt = time.UnixMilli(createdMs)
 	return &t, nil
 }
+
+// Stats returns every tracker's totals.
+func (db *DB) Stats(ctx context.Context) ([]*server.TrackerStats, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT t.id, t.name, t.origins, t.disabled, t.created_at_ms,
+		(SELECT count(*) FROM events WHERE tracking_id = t.id),
+		(SELECT count(*) FROM rejected WHERE tracking_id = t.id),
+		(SELECT max(received_at_ms) FROM events WHERE tracking_id = t.id)
+		FROM trackers t ORDER BY t.created_at_ms, t.id`)
+	if err != nil {
+		return nil, fmt.Errorf("read stats: %w", err)
+	}
+	defer rows.Close()
+	var out []*server.TrackerStats
+	for rows.Next() {
+		var (
+			st      server.TrackerStats
+			origins string
+			created int64
+			last    sql.NullInt64
+		)
+		if err := rows.Scan(&st.ID, &st.Name, &origins, &st.Disabled, &created, &st.Events, &st.Rejected, &last); err != nil {
+			return nil, fmt.Errorf("read stats: %w", err)
+		}
+		if err := json.Unmarshal([]byte(origins), &st.Origins); err != nil {
+			return nil, fmt.Errorf("tracker %s: origins: %w", st.ID, err)
+		}
+		st.CreatedAt = time.UnixMilli(created)
+		if last.Valid {
+			st.LastReceivedAt = time.UnixMilli(last.Int64)
+		}
+		out = append(out, &st)
+	}
+	return out, rows.Err()
+}

@@ -10,8 +10,13 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/tracklet/tracklet/server"
+	"github.com/tracklet/tracklet/server/demo"
 	trackhttp "github.com/tracklet/tracklet/server/http"
+	"github.com/tracklet/tracklet/server/live"
+	"github.com/tracklet/tracklet/server/metrics"
 	"github.com/tracklet/tracklet/server/sqlite"
 	"github.com/tracklet/tracklet/web"
 )
@@ -23,12 +28,29 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, dbPath := newFlags("serve", stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen on `host:port` (port 0 picks a free one)")
 	memory := fs.Bool("memory", false, "keep everything in memory (for tests in CI); --db is ignored")
-	demo := fs.Bool("demo", false, "serve the demo site at /demo/ with a tracker named \"demo\"")
+	withDemo := fs.Bool("demo", false, "serve the demo site at /demo/ with a tracker named \"demo\"")
 	logLevel := fs.String("log-level", "info", "log `level`: debug, info, warn or error")
 	maxBody := fs.Int64("max-body", trackhttp.DefaultMaxBodyBytes, "largest request body in `bytes`, as sent and once decompressed")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "how long to let in-flight requests finish on SIGTERM")
+	adminToken := fs.String("admin-token", "", "Bearer `token` for the read/admin API (/v1/...); empty switches it off (with --memory, one is generated)")
+	accessLog := fs.Bool("access-log", true, "log every request (never its body) as JSON on standard error")
+	metricsOn := fs.Bool("metrics", true, "serve Prometheus metrics at /metrics")
+	ipRate := fs.Float64("rate-limit-ip", 100, "requests per second one client IP may send to /events (0: no limit)")
+	ipBurst := fs.Int("rate-limit-ip-burst", 0, "burst of --rate-limit-ip (default: twice the rate)")
+	trackerRate := fs.Float64("rate-limit-tracker", 5000, "events per second one trackingId may send (0: no limit)")
+	trackerBurst := fs.Int("rate-limit-tracker-burst", 0, "burst of --rate-limit-tracker (default: twice the rate)")
+	trustProxy := fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a reverse proxy)")
+	var timeouts timeoutFlags
+	fs.DurationVar(&timeouts.readHeader, "read-header-timeout", 5*time.Second, "time a client has to send the request headers")
+	fs.DurationVar(&timeouts.read, "read-timeout", 30*time.Second, "time a client has to send the whole request")
+	fs.DurationVar(&timeouts.write, "write-timeout", 60*time.Second, "time to write a response (exports through the admin API included)")
+	fs.DurationVar(&timeouts.idle, "idle-timeout", 120*time.Second, "how long a kept-alive connection may stay idle")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *memory && *adminToken == "" {
+		*adminToken = sqlite.NewTrackingID()[3:] + sqlite.NewTrackingID()[3:]
+		fmt.Fprintf(stdout, "Admin token: %s\n", *adminToken)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -40,40 +62,61 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *memory {
 		path = sqlite.Memory
 	}
-	db, err := sqlite.Open(ctx, path, sqlite.Options{Logger: log})
+	var m *metrics.Metrics
+	var observer sqlite.Observer
+	if *metricsOn {
+		m = metrics.New(nil)
+		observer = m
+	}
+	db, err := sqlite.Open(ctx, path, sqlite.Options{Logger: log, Observer: observer})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 
 	cfg := trackhttp.Config{
-		Store:    db,
-		Rejected: db,
-		Assets:   web.Dist(),
-		Logger:   log,
-		Limits:   trackhttp.Limits{MaxBodyBytes: *maxBody, MaxDecodedBytes: *maxBody},
+		Store:      db,
+		Rejected:   db,
+		Admin:      db,
+		AdminToken: *adminToken,
+		Assets:     web.Dist(),
+		Logger:     log,
+		AccessLog:  *accessLog,
+		Limits:     trackhttp.Limits{MaxBodyBytes: *maxBody, MaxDecodedBytes: *maxBody},
+		RateLimits: trackhttp.RateLimits{
+			PerIP: rate.Limit(*ipRate), IPBurst: *ipBurst,
+			PerTracker: rate.Limit(*trackerRate), TrackerBurst: *trackerBurst,
+			TrustForwardedFor: *trustProxy,
+		},
+	}
+	if m != nil {
+		m.WatchQueue(db.QueueDepth)
+		cfg.Observer, cfg.Metrics = m, m.Handler()
 	}
 	var demoTracker *server.Tracker
-	if *demo {
+	if *withDemo {
 		if demoTracker, err = ensureTracker(ctx, db, demoTrackerName); err != nil {
 			return err
 		}
-		cfg.Demo, cfg.DemoTrackingID = web.Demo(), demoTracker.ID
+		cfg.Demo = demo.NewHandler(web.Demo(), demo.Data{TrackingID: demoTracker.ID})
 	}
+
+	// The dashboard (/dashboard and its API) shares the admin token (without
+	// one its page explains how to set it); its live feed reads the store
+	// only while a dashboard stream is open.
+	feed := live.NewFeed(db, live.NewHub(0, 0), 0, log)
+	feedCtx, stopFeed := context.WithCancel(context.Background())
+	defer stopFeed()
+	go feed.Run(feedCtx)
+	cfg.Dashboard = trackhttp.NewDashboard(trackhttp.DashboardConfig{
+		Store: db, Feed: feed, AdminToken: *adminToken, Page: web.Dashboard(), Logger: log})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           trackhttp.NewHandler(cfg),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newServer(trackhttp.NewHandler(cfg), timeouts, log)
+	srv.RegisterOnShutdown(stopFeed) // open streams end, so Shutdown need not wait for them
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "Tracklet collector listening on %s\n", base)
 	if *memory {
@@ -83,6 +126,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if demoTracker != nil {
 		fmt.Fprintf(stdout, "Demo page: %s/demo/\nDemo trackingId: %s\n", base, demoTracker.ID)
+	}
+	if *adminToken != "" {
+		fmt.Fprintf(stdout, "Dashboard: %s/dashboard\n", base)
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "db", path)
 
@@ -109,6 +155,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// timeoutFlags bound how long slow clients may hold a connection.
+type timeoutFlags struct{ readHeader, read, write, idle time.Duration }
+
+// newServer returns the HTTP server with its timeouts against slow clients
+// (slowloris) and a bound on header size.
+func newServer(h http.Handler, t timeoutFlags, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.readHeader,
+		ReadTimeout:       t.read,
+		WriteTimeout:      t.write,
+		IdleTimeout:       t.idle,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // ensureTracker returns the oldest tracker called name, creating it if
