@@ -1,0 +1,230 @@
+package web_test
+
+// Issue 4's tests of what the page does to delivery: leaving it, opening it
+// twice, taking its storage away, withholding consent. Each ends by reading
+// the real collector's store.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tracklet/tracklet/web/internal/browsertest"
+)
+
+func TestTrackerNavigatingAwayRightAfterTrackDelivers(t *testing.T) {
+	ctx := browsertest.Browser(t)
+	// Unload sends its batches all at once. The collector's default
+	// per-tracker burst is (at the time of writing) one request's worth,
+	// which would throttle all but the first and keep the rest for the
+	// site's next visit: correct, but not what this test is about.
+	collector := browsertest.StartCollector(t, "--rate-limit-tracker-burst", "10000")
+	site := browsertest.NewSite(t)
+	tid := collector.CreateTracker("leave", site.URL)
+	next := site.Page("/next", `<!doctype html><p>elsewhere, without the tracker</p>`)
+	// No interval flush for a minute: only pagehide can send these.
+	run(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, collector.URL, `data-flush-interval="60000"`, ""))))
+
+	// Tracked and gone in the same task. The eventIds are chosen here: the
+	// page is gone before it could report the generated ones.
+	eval[bool](t, ctx, `tracklet.ready.then(() => true)`)
+	var ids []string
+	for i := range 25 {
+		ids = append(ids, fmt.Sprintf("leave-%d-%d", time.Now().UnixNano(), i))
+	}
+	eval[bool](t, ctx, fmt.Sprintf(`(() => {
+  const ids = %q.split(",");
+  ids.forEach((id, i) => tracklet.track("Leave", {n: i}, {eventId: id}));
+  location.href = %q;
+  return true;
+})()`, strings.Join(ids, ","), next))
+	waitStored(t, ctx, collector, tid, ids, 10*time.Second)
+}
+
+func TestTrackerTwoTabsOfOneSiteNeverSendAnEventTwice(t *testing.T) {
+	ctx := browsertest.Browser(t)
+	collector := browsertest.StartCollector(t)
+	proxy := browsertest.NewProxy(t, collector.URL)
+	site := browsertest.NewSite(t)
+	tid := collector.CreateTracker("tabs", site.URL)
+	url := site.Page("/", trackerPage(collector.URL, tid, proxy.URL, fastRetries, ""))
+	failing := func(*http.Request) int { return http.StatusServiceUnavailable }
+
+	// While the collector refuses, tab A saves its events; tab B, opened
+	// meanwhile, must leave them to A, whose lease is alive.
+	proxy.Fail(failing)
+	tabA := ctx
+	run(t, tabA, chromedp.Navigate(url))
+	ids := eval[[]string](t, tabA, trackN("TabA", 10))
+	tabB := browsertest.NewTab(t, ctx)
+	run(t, tabB, chromedp.Navigate(url))
+	if q := eval[int](t, tabB, `tracklet.ready.then((t) => t.stats().queued)`); q != 0 {
+		t.Errorf("tab B took %d events of the live tab A", q)
+	}
+	ids = append(ids, eval[[]string](t, tabB, trackN("TabB", 10))...)
+	for name, tab := range map[string]context.Context{"A": tabA, "B": tabB} {
+		if s := eval[map[string]int](t, tab, `tracklet.stats()`); s["stored"] != 10 {
+			t.Errorf("tab %s keeps %d events in storage, want its own 10: %v", name, s["stored"], s)
+		}
+	}
+	proxy.Fail(nil)
+	waitStored(t, ctx, collector, tid, ids, 10*time.Second)
+
+	// A third tab closes with events it could not send: its lease ends with
+	// it, and the next page of the site sends them, once.
+	proxy.Fail(failing)
+	tabC, closeC := chromedp.NewContext(ctx)
+	defer closeC()
+	// Open the tab with no timeout: one on its first action would end it.
+	if err := chromedp.Do(tabC); err != nil {
+		t.Fatal(err)
+	}
+	run(t, tabC, chromedp.Navigate(url))
+	ids = append(ids, eval[[]string](t, tabC, trackN("TabC", 5))...)
+	eval[map[string]int](t, tabC, `tracklet.flush()`)
+	closeC()
+	time.Sleep(300 * time.Millisecond) // its keepalive requests are refused
+	if n := eval[int](t, tabB, `Object.keys(localStorage).filter((k) => k.includes(":e:")).length`); n != 5 {
+		t.Errorf("the closed tab left %d events in storage, want its 5", n)
+	}
+	proxy.Fail(nil)
+	run(t, tabB, chromedp.Reload())
+	eval[bool](t, tabB, `tracklet.ready.then(() => true)`)
+	waitStored(t, ctx, collector, tid, ids, 10*time.Second)
+	noPageErrors(t, tabA)
+}
+
+func TestTrackerWithoutUsableStorage(t *testing.T) {
+	ctx := browsertest.Browser(t)
+	collector := browsertest.StartCollector(t)
+	proxy := browsertest.NewProxy(t, collector.URL)
+	site := browsertest.NewSite(t)
+	tid := collector.CreateTracker("storage", site.URL)
+
+	tests := []struct {
+		name, head string
+		wantErrors bool // stats().storageErrors > 0
+	}{
+		// Private modes and blocked cookies make the very getter throw.
+		{"disabled", `<script>Object.defineProperty(window, "localStorage", {get() { throw new DOMException("The operation is insecure.", "SecurityError"); }});</script>`, false},
+		// The host page filled the origin's quota (10 MB in Chromium).
+		{"full", `<script>
+(() => {
+  let chunk = "x".repeat(1 << 20), i = 0;
+  while (chunk.length > 0) {
+    try { localStorage.setItem("filler" + i++, chunk); } catch (e) { chunk = chunk.slice(0, chunk.length >> 1); }
+  }
+})();
+</script>`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(collector.Events(ctx, tid))
+			// The collector refuses at first, so that the events must wait
+			// somewhere: in memory, as storage takes nothing.
+			proxy.Fail(func(*http.Request) int { return http.StatusServiceUnavailable })
+			run(t, ctx, chromedp.Navigate(site.Page("/"+tt.name, trackerPage(collector.URL, tid, proxy.URL, fastRetries, tt.head))))
+			ids := eval[[]string](t, ctx, trackN("NoStorage", 15))
+			eval[map[string]int](t, ctx, `tracklet.flush()`)
+			s := eval[map[string]int](t, ctx, `tracklet.stats()`)
+			if s["stored"] != 0 || s["queued"] != 15 || (s["storageErrors"] > 0) != tt.wantErrors {
+				t.Errorf("stats with storage %s: %v", tt.name, s)
+			}
+			proxy.Fail(nil)
+			rows := collector.WaitForEvents(ctx, tid, before+15, 10*time.Second)
+			time.Sleep(300 * time.Millisecond)
+			rows = collector.Events(ctx, tid)[before:]
+			checkExactlyOnce(t, rows, ids)
+			noPageErrors(t, ctx)
+			eval[bool](t, ctx, `(() => { try { localStorage.clear(); } catch (e) {} return true; })()`)
+		})
+	}
+}
+
+func TestTrackerConsent(t *testing.T) {
+	ctx := browsertest.Browser(t)
+	collector := browsertest.StartCollector(t)
+	proxy := browsertest.NewProxy(t, collector.URL)
+	site := browsertest.NewSite(t)
+	granted := collector.CreateTracker("consent-granted", site.URL)
+	denied := collector.CreateTracker("consent-denied", site.URL)
+	const attrs = fastRetries + ` data-consent="pending"`
+	// savedKeys counts what the tracker put in localStorage.
+	const savedKeys = `Object.keys(localStorage).filter((k) => k.startsWith("tracklet:") && k.includes(":e:")).length`
+
+	// Pending: tracked, kept in memory, not sent, not saved.
+	run(t, ctx, chromedp.Navigate(site.Page("/granted", trackerPage(collector.URL, granted, proxy.URL, attrs, ""))))
+	ids := eval[[]string](t, ctx, trackN("Pending", 5))
+	time.Sleep(500 * time.Millisecond) // five flush intervals
+	if byRoute, _ := proxy.Requests(); byRoute["POST /events"] != 0 {
+		t.Errorf("%d requests sent while consent was pending", byRoute["POST /events"])
+	}
+	if n := eval[int](t, ctx, savedKeys); n != 0 {
+		t.Errorf("%d events saved in localStorage while consent was pending", n)
+	}
+	if st := eval[string](t, ctx, `tracklet.consentState()`); st != "pending" {
+		t.Errorf("consentState() = %q", st)
+	}
+	// Granted: what waited goes out, and so does what follows.
+	eval[bool](t, ctx, `(tracklet.consent(true), true)`)
+	ids = append(ids, eval[[]string](t, ctx, trackN("Granted", 2))...)
+	waitStored(t, ctx, collector, granted, ids, 10*time.Second)
+
+	// Denied: what waited is discarded; later calls record nothing.
+	run(t, ctx, chromedp.Navigate(site.Page("/denied", trackerPage(collector.URL, denied, proxy.URL, attrs, ""))))
+	eval[[]string](t, ctx, trackN("Pending", 5))
+	got := eval[[]any](t, ctx, `(async () => {
+  tracklet.consent(false);
+  const after = await tracklet.track("AfterDenial");
+  await tracklet.flush();
+  return [after, tracklet.consentState(), tracklet.stats().queued];
+})()`)
+	if len(got) != 3 || got[0] != nil || got[1] != "denied" || got[2] != float64(0) {
+		t.Errorf("after consent(false): [track() result, consentState, queued] = %v, want [<nil> denied 0]", got)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if rows := collector.Events(ctx, denied); len(rows) != 0 {
+		t.Errorf("the collector stored %d events of a visitor who denied consent", len(rows))
+	}
+	if n := eval[int](t, ctx, savedKeys); n != 0 {
+		t.Errorf("%d events left in localStorage after denial", n)
+	}
+	noPageErrors(t, ctx)
+}
+
+func TestTrackerESModuleCreateTracker(t *testing.T) {
+	ctx := browsertest.Browser(t)
+	collector := browsertest.StartCollector(t)
+	site := browsertest.NewSite(t)
+	tid1 := collector.CreateTracker("esm-1", site.URL)
+	tid2 := collector.CreateTracker("esm-2", site.URL)
+	run(t, ctx, chromedp.Navigate(site.Page("/", fmt.Sprintf(`<!doctype html><script type="module">
+import { createTracker } from "%s/tracklet.mjs";
+window.result = (async () => {
+  let bad;
+  try { await createTracker({}); } catch (e) { bad = e.message; }
+  const t1 = await createTracker({ trackingId: %q });
+  const t2 = await createTracker({ trackingId: %q, storage: false });
+  const ids1 = [await t1.track("One"), await t1.track("Two")];
+  const ids2 = [await t2.track("Three")];
+  let threw;
+  try { t1.identify(""); } catch (e) { threw = e.message; }
+  return { bad, threw, ids1, ids2, sent: (await t1.flush()).sent + (await t2.flush()).sent };
+})();
+</script>`, collector.URL, tid1, tid2))))
+	got := eval[struct {
+		Bad, Threw string
+		IDs1, IDs2 []string
+		Sent       int
+	}](t, ctx, `(async () => { while (!window.result) await new Promise((r) => setTimeout(r, 10)); return await window.result; })()`)
+	if got.Bad != "tracklet: trackingId: missing or empty" || got.Threw != "userId: missing or empty" || got.Sent != 3 {
+		t.Errorf("got %+v", got)
+	}
+	waitStored(t, ctx, collector, tid1, got.IDs1, 5*time.Second)
+	waitStored(t, ctx, collector, tid2, got.IDs2, 5*time.Second)
+}
