@@ -1,0 +1,117 @@
+package web_test
+
+// Issue 4's tests of the tracker meeting the collector's rules: a body
+// limit that forces batches apart, and a client clock that is wrong.
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/tracklet/tracklet/web/internal/browsertest"
+)
+
+func TestTrackerSplitsBatchesTheCollectorRefusesWith413(t *testing.T) {
+	ctx := browsertest.Browser(t)
+	// 4 KB takes five of these events but not ten; the collector applies it
+	// to the body as sent and once decompressed, so gzip does not help.
+	collector := browsertest.StartCollector(t, "--max-body", "4096")
+	proxy := browsertest.NewProxy(t, collector.URL)
+	site := browsertest.NewSite(t)
+	tid := collector.CreateTracker("413", site.URL)
+	run(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, proxy.URL, fastRetries, ""))))
+
+	got := eval[struct {
+		IDs     []string
+		Huge    string
+		Dropped []struct {
+			EventIDs []string
+			Error    string
+		}
+	}](t, ctx, `(async () => {
+  await tracklet.ready;
+  const dropped = [];
+  tracklet.on("dropped", (n) => dropped.push(n));
+  const text = "x".repeat(350);
+  const ids = [];
+  let huge;
+  for (let i = 0; i < 20; i++) {
+    ids.push(tracklet.track("Fits", {n: i, text}));
+    // One event larger than the limit on its own: 25 ids of 200 characters.
+    if (i === 9) huge = tracklet.track("TooLarge", {}, {impression: Array.from({length: 25}, (_, j) => String(j).padEnd(200, "i"))});
+  }
+  await tracklet.flush();
+  while (dropped.length === 0) await new Promise((r) => setTimeout(r, 20));
+  return {ids: await Promise.all(ids), huge: await huge, dropped};
+})()`)
+	waitStored(t, ctx, collector, tid, got.IDs, 10*time.Second)
+
+	if len(got.Dropped) != 1 || len(got.Dropped[0].EventIDs) != 1 || got.Dropped[0].EventIDs[0] != got.Huge ||
+		!strings.Contains(got.Dropped[0].Error, "413") {
+		t.Errorf("dropped notices %+v, want one for the too large event %s, saying 413", got.Dropped, got.Huge)
+	}
+	// Unsplit, 21 events take three requests.
+	if byRoute, _ := proxy.Requests(); byRoute["POST /events"] <= 3 {
+		t.Errorf("%d requests: the batches were not split", byRoute["POST /events"])
+	}
+	if s := eval[map[string]int](t, ctx, `tracklet.stats()`); s["dropped"] != 1 || s["sent"] != 20 || s["queued"] != 0 || s["stored"] != 0 {
+		t.Errorf("stats: %v", s)
+	}
+	noPageErrors(t, ctx)
+}
+
+func TestTrackerClockSkewIsCorrectedByTheCollector(t *testing.T) {
+	for _, skew := range []time.Duration{-2 * time.Hour, 10 * time.Minute} {
+		t.Run(skew.String(), func(t *testing.T) {
+			ctx := browsertest.Browser(t)
+			collector := browsertest.StartCollector(t)
+			site := browsertest.NewSite(t)
+			tid := collector.CreateTracker("skew", site.URL)
+			// The page's clock is off by skew: Date.now() and new Date(),
+			// which Go's wasm runtime reads for time.Now, are shifted.
+			shift := fmt.Sprintf(`(() => {
+  const skew = %d, RealDate = Date;
+  class SkewedDate extends RealDate {
+    constructor(...args) { if (args.length === 0) super(RealDate.now() + skew); else super(...args); }
+    static now() { return RealDate.now() + skew; }
+  }
+  globalThis.Date = SkewedDate;
+})();`, skew.Milliseconds())
+			if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: shift}); err != nil {
+				t.Fatal(err)
+			}
+			run(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, collector.URL, fastRetries, ""))))
+			if d := time.Duration(eval[float64](t, ctx, `Date.now()`))*time.Millisecond - time.Duration(time.Now().UnixMilli())*time.Millisecond; (d - skew).Abs() > 2*time.Second {
+				t.Fatalf("the page's clock is off by %v, want %v", d, skew)
+			}
+
+			start := time.Now()
+			ids := eval[[]string](t, ctx, trackN("Now", 3))
+			// An event that happened a minute before the call, by the page's clock.
+			past := eval[string](t, ctx, `tracklet.track("AMinuteAgo", {}, {sentAt: Date.now() - 60000})`)
+			eval[map[string]int](t, ctx, `tracklet.flush()`)
+			end := time.Now()
+			rows := waitStored(t, ctx, collector, tid, append(ids, past), 10*time.Second)
+
+			for _, r := range rows {
+				want := [2]time.Time{start.Add(-time.Second), end.Add(time.Second)} // real time of the call
+				if r.EventID == past {
+					want = [2]time.Time{want[0].Add(-time.Minute), want[1].Add(-time.Minute)}
+				}
+				sent, occurred := time.UnixMilli(r.SentAtMs), time.UnixMilli(r.OccurredAtMs)
+				// sentAt is kept as the client said it ...
+				if sent.Before(want[0].Add(skew)) || sent.After(want[1].Add(skew)) {
+					t.Errorf("%s: sentAt %v is not the page's clock: want within [%v, %v]", r.EventType, sent, want[0].Add(skew), want[1].Add(skew))
+				}
+				// ... and occurredAt is on the collector's clock.
+				if occurred.Before(want[0]) || occurred.After(want[1]) {
+					t.Errorf("%s: occurredAt %v not corrected for a skew of %v: want within [%v, %v]", r.EventType, occurred, skew, want[0], want[1])
+				}
+			}
+		})
+	}
+}
