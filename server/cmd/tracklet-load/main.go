@@ -1,0 +1,217 @@
+// Command tracklet-load is the collector's load generator: it posts
+// PutEvents batches from many concurrent clients over loopback, first to a
+// real collector (SQLite file, durable group commit) and then to a no-op
+// handler that only reads the body, each in a child process of its own, and
+// reports events/s, latency percentiles, the child's peak RSS and the ratio
+// between the two.
+//
+//	go run ./server/cmd/tracklet-load [-duration 5s] [-clients 64] [-batch 10]
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	trackhttp "github.com/tracklet/tracklet/server/http"
+	"github.com/tracklet/tracklet/server/sqlite"
+)
+
+func main() {
+	child := flag.String("child", "", "internal: run as the target (collector or noop)")
+	duration := flag.Duration("duration", 5*time.Second, "how long to load each target")
+	clients := flag.Int("clients", 64, "concurrent clients")
+	batch := flag.Int("batch", 10, "events per request (1-10)")
+	flag.Parse()
+	if *child != "" {
+		if err := runChild(*child); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	var results []result
+	for _, target := range []string{"collector", "noop"} {
+		r, err := load(target, *duration, *clients, *batch)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "tracklet-load:", err)
+			os.Exit(1)
+		}
+		results = append(results, r)
+	}
+	fmt.Printf("%-10s %12s %10s %10s %10s %8s\n", "target", "events/s", "p50", "p99", "peak RSS", "errors")
+	for _, r := range results {
+		fmt.Printf("%-10s %12.0f %10s %10s %8d MB %8d\n", r.target, r.eventsPerSec, r.p50, r.p99, r.rssKB/1024, r.errors)
+	}
+	fmt.Printf("collector / no-op throughput: %.2f\n", results[0].eventsPerSec/results[1].eventsPerSec)
+}
+
+type result struct {
+	target        string
+	eventsPerSec  float64
+	p50, p99      time.Duration
+	rssKB, errors int64
+}
+
+// load starts the target in a child process and runs the clients against it.
+func load(target string, d time.Duration, clients, batch int) (result, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return result{}, err
+	}
+	cmd := exec.Command(self, "-child", target)
+	cmd.Stderr = os.Stderr
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		return result{}, err
+	}
+	defer func() { stdin.Close(); cmd.Wait() }()
+	var url, tid string
+	if _, err := fmt.Fscan(bufio.NewReader(stdout), &url, &tid); err != nil {
+		return result{}, fmt.Errorf("%s did not start: %w", target, err)
+	}
+
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients, DisableCompression: true}
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	var (
+		events, errs atomic.Int64
+		mu           sync.Mutex
+		latencies    []time.Duration
+		wg           sync.WaitGroup
+	)
+	end := time.Now().Add(d)
+	start := time.Now()
+	for c := range clients {
+		wg.Go(func() {
+			own := make([]time.Duration, 0, 1<<16)
+			var sb strings.Builder
+			for i := 0; time.Now().Before(end); i++ {
+				sb.Reset()
+				fmt.Fprintf(&sb, `{"trackingId":%q,"sessionId":"c%d","userId":"u%d","eventList":[`, tid, c, c)
+				for k := range batch {
+					if k > 0 {
+						sb.WriteByte(',')
+					}
+					fmt.Fprintf(&sb, `{"eventId":"c%d-%d-%d","eventType":"MovieRating","itemId":"movie%d","eventValue":4.5,"sentAt":%.3f,"properties":"{\"numberOfRatings\":\"12\"}"}`,
+						c, i, k, k, float64(time.Now().UnixMilli())/1000)
+				}
+				sb.WriteString("]}")
+				t0 := time.Now()
+				resp, err := client.Post(url+"/events", "application/json", strings.NewReader(sb.String()))
+				if err != nil {
+					errs.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				own = append(own, time.Since(t0))
+				if resp.StatusCode != 200 {
+					errs.Add(1)
+					continue
+				}
+				events.Add(int64(batch))
+			}
+			mu.Lock()
+			latencies = append(latencies, own...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(latencies)
+	pct := func(p float64) time.Duration {
+		if len(latencies) == 0 {
+			return 0
+		}
+		return latencies[int(p*float64(len(latencies)-1))].Round(10 * time.Microsecond)
+	}
+	return result{target: target, eventsPerSec: float64(events.Load()) / elapsed.Seconds(),
+		p50: pct(0.50), p99: pct(0.99), rssKB: peakRSS(cmd.Process.Pid), errors: errs.Load()}, nil
+}
+
+// peakRSS reads a process's peak resident set (VmHWM) in kB from /proc.
+func peakRSS(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(rest, &kb)
+			return kb
+		}
+	}
+	return -1
+}
+
+// runChild serves the target on a free loopback port, prints its URL and a
+// trackingId, and runs until its stdin closes.
+func runChild(target string) error {
+	ctx := context.Background()
+	var h http.Handler
+	tid := "tk_noop"
+	switch target {
+	case "noop":
+		// As little as a server can do: read the body, answer {}.
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, "{}")
+		})
+	case "collector":
+		dir, err := os.MkdirTemp("", "tracklet-load-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		db, err := sqlite.Open(ctx, filepath.Join(dir, "load.db"), sqlite.Options{})
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		tr, err := db.CreateTracker(ctx, "load", nil)
+		if err != nil {
+			return err
+		}
+		tid = tr.ID
+		h = trackhttp.NewHandler(trackhttp.Config{Store: db, Rejected: db,
+			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	default:
+		return fmt.Errorf("unknown target %q", target)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	// TRACKLET_LOAD_CPUPROFILE=file profiles the target, to see where the
+	// time goes: go tool pprof -top file.
+	if f := os.Getenv("TRACKLET_LOAD_CPUPROFILE"); f != "" && target == "collector" {
+		out, err := os.Create(f)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(out)
+		defer pprof.StopCPUProfile()
+	}
+	fmt.Printf("http://%s %s\n", ln.Addr(), tid)
+	io.Copy(io.Discard, os.Stdin) // until the parent closes it
+	return srv.Shutdown(ctx)
+}
