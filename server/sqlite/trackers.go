@@ -66,7 +66,7 @@ func (db *DB) Tracker(ctx context.Context, id string) (*server.Tracker, error) {
 // Trackers returns every tracker, oldest first.
 func (db *DB) Trackers(ctx context.Context) ([]*server.Tracker, error) {
 	rows, err := db.read.QueryContext(ctx,
-		`SELECT id, name, origins, disabled, created_at_ms FROM trackers ORDER BY created_at_ms, id`)
+		`SELECT id, name, origins, disabled, created_at_ms FROM trackers ORDER BY created_at_ms, rowid`)
 	if err != nil {
 		return nil, fmt.Errorf("list trackers: %w", err)
 	}
@@ -132,7 +132,7 @@ func (db *DB) Stats(ctx context.Context) ([]*server.TrackerStats, error) {
 		(SELECT count(*) FROM events WHERE tracking_id = t.id),
 		(SELECT count(*) FROM rejected WHERE tracking_id = t.id),
 		(SELECT max(received_at_ms) FROM events WHERE tracking_id = t.id)
-		FROM trackers t ORDER BY t.created_at_ms, t.id`)
+		FROM trackers t ORDER BY t.created_at_ms, t.rowid`)
 	if err != nil {
 		return nil, fmt.Errorf("read stats: %w", err)
 	}
