@@ -2,6 +2,7 @@
 # Runs the worker locally: wrangler dev (workerd) on 127.0.0.1 with a local
 # D1 database and a local Queue, kept in server/worker/.wrangler/state.
 # Builds first, applies the migrations, and creates a tracker the first time.
+# The admin API takes Authorization: Bearer $ADMIN_TOKEN (default "dev").
 #   ADDR=127.0.0.1:8787 server/worker/dev.sh      (make worker-dev)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -20,4 +21,6 @@ if ! npx wrangler d1 execute DB --local --persist-to "$state" --json \
 fi
 echo "trackers: $(npx wrangler d1 execute DB --local --persist-to "$state" --json \
   --command "SELECT id FROM trackers" | grep -o '"tk_[^"]*"' | tr '\n' ' ')"
-exec npx wrangler dev --local --ip "${addr%:*}" --port "${addr##*:}" --persist-to "$state" --log-level log
+echo "admin API: curl -H 'Authorization: Bearer ${ADMIN_TOKEN:-dev}' http://$addr/v1/stats"
+exec npx wrangler dev --local --ip "${addr%:*}" --port "${addr##*:}" --persist-to "$state" --log-level log \
+  --var "ADMIN_TOKEN:${ADMIN_TOKEN:-dev}"

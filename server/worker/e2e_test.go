@@ -38,7 +38,7 @@ type pair struct {
 func startPair(t *testing.T) *pair {
 	t.Helper()
 	ctx := context.Background()
-	w := startWorker(t, nil)
+	w := startWorker(t, map[string]string{"ADMIN_TOKEN": adminToken})
 	db, err := sqlite.Open(ctx, sqlite.Memory, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -65,10 +65,13 @@ func startPair(t *testing.T) *pair {
 		t.Fatal(err)
 	}
 	w.query(ctx, strings.Join(inserts, "; "))
-	p.native = httptest.NewServer(trackhttp.NewHandler(trackhttp.Config{Store: db, Rejected: db}))
+	p.native = httptest.NewServer(trackhttp.NewHandler(trackhttp.Config{Store: db, Rejected: db,
+		AdminToken: adminToken, Admin: db}))
 	t.Cleanup(p.native.Close)
 	return p
 }
+
+const adminToken = "test-admin-token"
 
 func boolInt(b bool) int {
 	if b {
@@ -223,6 +226,39 @@ func TestWorker(t *testing.T) {
 		// Nothing refused may reach the queue.
 		time.Sleep(1500 * time.Millisecond) // > max_batch_timeout
 		w.consumed(t, sent, time.Second)
+	})
+
+	t.Run("admin API reads D1", func(t *testing.T) {
+		auth := map[string]string{"Authorization": "Bearer " + adminToken}
+		resp, got := do(t, "GET", w.URL+"/v1/events?trackingId="+p.open, auth, "")
+		var page struct {
+			Events []struct {
+				EventID   string `json:"eventId"`
+				EventType string `json:"eventType"`
+				SessionID string `json:"sessionId"`
+			} `json:"events"`
+		}
+		if resp.StatusCode != 200 || json.Unmarshal(got, &page) != nil {
+			t.Fatalf("GET /v1/events = %d %s", resp.StatusCode, got)
+		}
+		var ids []string
+		for _, e := range page.Events {
+			ids = append(ids, e.EventID+"/"+e.EventType)
+		}
+		if len(ids) != 4 || ids[0] != "e1/Rate" || ids[1] != "e2/View" || ids[3] != "e3/First" {
+			t.Errorf("GET /v1/events lists %v", ids)
+		}
+		resp, got = do(t, "GET", w.URL+"/v1/events?trackingId="+p.open+"&format=ndjson", auth, "")
+		if lines := strings.Count(string(got), "\n"); resp.StatusCode != 200 || lines != 4 {
+			t.Errorf("NDJSON export: %d with %d lines:\n%s", resp.StatusCode, lines, got)
+		}
+		// Without the token both deployments refuse alike.
+		for _, base := range []string{w.URL, p.native.URL} {
+			resp, got = do(t, "GET", base+"/v1/stats", nil, "")
+			if resp.StatusCode != 401 || !strings.Contains(string(got), "Bearer") {
+				t.Errorf("%s/v1/stats without a token = %d %s", base, resp.StatusCode, got)
+			}
+		}
 	})
 
 	t.Run("refusals are logged alike", func(t *testing.T) {

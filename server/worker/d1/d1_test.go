@@ -469,3 +469,72 @@ func TestRetryAfterPartialFailure(t *testing.T) {
 		t.Errorf("%d events stored, want each of the 20 once", n)
 	}
 }
+
+// TestAdminMatchesSQLite gives both stores the same trackers, events and
+// rejections and compares what the admin API reads from them.
+func TestAdminMatchesSQLite(t *testing.T) {
+	ctx := context.Background()
+	native, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "native.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer native.Close()
+	worker := d1.New(openD1(t))
+	now := time.UnixMilli(1714979289123)
+	for i, origins := range [][]string{nil, {"https://shop.example"}} {
+		tr, err := native.CreateTracker(ctx, fmt.Sprint("t", i), origins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := worker.CreateTracker(ctx, tr.ID, tr.Name, origins); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			continue // a tracker without events or rejections
+		}
+		if _, err := native.PutEvents(ctx, batch(t, tr.ID, "x", 3, now)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := worker.Insert(ctx, []*server.Batch{batch(t, tr.ID, "x", 3, now)}); err != nil {
+			t.Fatal(err)
+		}
+		r := &server.Rejection{ReceivedAt: now, TrackingID: tr.ID, Status: 403, Reason: "origin", Body: "{}"}
+		native.RecordRejected(r)
+		if err := worker.InsertRejected(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var want []*server.TrackerStats
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if want, err = native.Stats(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if want[1].Rejected == 1 || time.Now().After(deadline) { // RecordRejected does not wait
+			break
+		}
+	}
+	got, err := worker.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		// CreatedAt comes from each store's clock.
+		want[i].CreatedAt, got[i].CreatedAt = time.Time{}, time.Time{}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Stats:\n d1:     %+v\n sqlite: %+v", got, want)
+	}
+	if want[1].Events != 3 || want[1].Rejected != 1 {
+		t.Errorf("sqlite Stats %+v: the test's data did not arrive", want[1])
+	}
+
+	for _, tid := range []string{want[1].ID, ""} {
+		n, err := worker.DeleteEvents(ctx, tid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := int64(3); tid != "" && n != want {
+			t.Errorf("DeleteEvents(%q) = %d, want %d", tid, n, want)
+		}
+	}
+}

@@ -68,7 +68,11 @@ func main() {
 	workers.ServeNonBlock(worker.RejoinHeaders(trackhttp.NewHandler(trackhttp.Config{
 		Store:    &worker.Store{DB: db, Queue: textQueue{producer}},
 		Rejected: &worker.RejectionLog{DB: db, Spawn: spawn, Log: log},
-		Logger:   log,
+		// The read/admin API (/v1/events, /v1/stats, /v1/rejected) is on
+		// when the ADMIN_TOKEN secret is set (wrangler secret put).
+		AdminToken: cloudflare.Getenv("ADMIN_TOKEN"),
+		Admin:      db,
+		Logger:     log,
 	})))
 	workers.Ready()
 	<-workers.Done()
