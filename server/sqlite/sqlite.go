@@ -42,6 +42,7 @@ type DB struct {
 	insert   [maxRowsPerInsert + 1]*sql.Stmt // insert[n] inserts n events
 	observer Observer
 	rejected rejectedLog
+	trackers trackerCache
 }
 
 // Options tune Open. The zero value is ready to use.

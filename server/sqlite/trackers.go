@@ -48,9 +48,15 @@ func (db *DB) CreateTracker(ctx context.Context, name string, origins []string) 
 }
 
 // Tracker returns the tracker with trackingId id, or server.ErrTrackerNotFound.
-// It reads the database every time, so a tracker created or disabled by
-// another process counts at once.
+// A tracker found is cached for trackerTTL; a miss always reads the
+// database, so a tracker another process creates counts at once, and one
+// it disables within trackerTTL.
 func (db *DB) Tracker(ctx context.Context, id string) (*server.Tracker, error) {
+	now := db.now()
+	cached, gen, ok := db.trackers.get(id, now)
+	if ok {
+		return cached, nil
+	}
 	row := db.read.QueryRowContext(ctx,
 		`SELECT id, name, origins, disabled, created_at_ms FROM trackers WHERE id = ?`, id)
 	t, err := scanTracker(row)
@@ -60,6 +66,7 @@ func (db *DB) Tracker(ctx context.Context, id string) (*server.Tracker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("look up tracker: %w", err)
 	}
+	db.trackers.put(t, gen, now)
 	return t, nil
 }
 
@@ -86,6 +93,7 @@ func (db *DB) Trackers(ctx context.Context) ([]*server.Tracker, error) {
 // tracker's events are refused as if it did not exist.
 func (db *DB) SetTrackerDisabled(ctx context.Context, id string, disabled bool) error {
 	res, err := db.write.ExecContext(ctx, `UPDATE trackers SET disabled = ? WHERE id = ?`, disabled, id)
+	db.trackers.forget(id)
 	if err != nil {
 		return fmt.Errorf("disable tracker: %w", err)
 	}
