@@ -12,7 +12,7 @@ GOWASM    := $(shell $(GO) env GOROOT)/lib/wasm
 WASMTAGS  := validator_novalidatefn
 WASMFLAGS := -trimpath -tags $(WASMTAGS) -gcflags=all=-l -ldflags="-s -w"
 
-.PHONY: all build wasm run test test-go test-wasm bench clean
+.PHONY: all build wasm run test test-go test-wasm bench worker worker-dev clean
 
 all: build
 
@@ -41,9 +41,18 @@ test-go:
 test-wasm:
 	PATH="$(GOWASM):$$PATH" GOOS=js GOARCH=wasm $(GO) test -tags $(WASMTAGS) -count=1 ./event/... ./wasm/...
 
-## bench: benchmarks and load generators
+## bench: Go benchmarks (browser, worker, codec) and the collector's load generator
 bench: build
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	$(GO) test -run='^$$' -bench=. -benchmem -timeout 20m ./...
+	$(GO) run ./server/cmd/tracklet-load -duration 5s
+
+## worker: the collector as a Cloudflare Worker, into server/worker/build
+worker: wasm
+	bash server/worker/build.sh
+
+## worker-dev: the worker on local workerd with local D1 and Queue
+worker-dev: worker
+	bash server/worker/dev.sh
 
 clean:
 	rm -rf bin $(filter-out $(DIST)/README.md,$(wildcard $(DIST)/*))
