@@ -76,7 +76,7 @@ const (
 // NewDashboard returns the dashboard's handler.
 func NewDashboard(cfg DashboardConfig) *Dashboard {
 	d := &Dashboard{cfg: cfg, log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux(), dups: newDupCounter(),
-		stats: &statsCache{entries: make(map[string]*statsEntry)}}
+		stats: newStatsCache(time.Now)}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -429,6 +429,7 @@ func (c *dupCounter) since(tid string, from time.Time) int64 {
 // The database is then busy with one tracker's stats at most a fifth of
 // the time, however many dashboards show it.
 type statsCache struct {
+	now     func() time.Time // measures what a read costs
 	mu      sync.Mutex
 	entries map[string]*statsEntry
 }
@@ -439,6 +440,10 @@ type statsEntry struct {
 	mu         sync.Mutex // held while computing
 	st         *server.TrafficStats
 	freshUntil time.Time
+}
+
+func newStatsCache(now func() time.Time) *statsCache {
+	return &statsCache{now: now, entries: make(map[string]*statsEntry)}
 }
 
 // maxStatsEntries bounds the cache; it is cleared when full (trackers are
@@ -459,14 +464,15 @@ func (c *statsCache) get(tid string, compute func() (*server.TrafficStats, error
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.st != nil && time.Now().Before(e.freshUntil) {
+	if e.st != nil && c.now().Before(e.freshUntil) {
 		return e.st, nil
 	}
-	start := time.Now()
+	start := c.now()
 	st, err := compute()
 	if err != nil {
 		return nil, err
 	}
-	e.st, e.freshUntil = st, time.Now().Add(statsReuse*time.Since(start))
+	end := c.now()
+	e.st, e.freshUntil = st, end.Add(statsReuse*end.Sub(start))
 	return st, nil
 }

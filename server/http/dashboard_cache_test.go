@@ -10,16 +10,39 @@ import (
 	"github.com/tracklet/tracklet/server"
 )
 
+// fakeClock is advanced by hand, and by the computations under test.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
 func TestStatsCacheReusesInProportionToCost(t *testing.T) {
-	c := &statsCache{entries: make(map[string]*statsEntry)}
+	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	c := newStatsCache(clock.now)
 	var computed atomic.Int32
+	release := make(chan struct{})
+	// A read that "takes" 50 ms on the cache's clock, and does not finish
+	// until released, so that concurrent requests overlap it.
 	slow := func() (*server.TrafficStats, error) {
-		computed.Add(1)
-		time.Sleep(50 * time.Millisecond)
-		return &server.TrafficStats{Events: int64(computed.Load())}, nil
+		n := computed.Add(1)
+		<-release
+		clock.advance(50 * time.Millisecond)
+		return &server.TrafficStats{Events: int64(n)}, nil
 	}
 
-	// Concurrent requests for one tracker share one computation.
+	// Concurrent requests for one tracker share one read.
 	var wg sync.WaitGroup
 	for i := 0; i < 10; i++ {
 		wg.Add(1)
@@ -30,29 +53,35 @@ func TestStatsCacheReusesInProportionToCost(t *testing.T) {
 			}
 		}()
 	}
+	for computed.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond) // let the others queue up behind it
+	close(release)
 	wg.Wait()
 	if n := computed.Load(); n != 1 {
-		t.Fatalf("computed %d times for 10 concurrent requests", n)
+		t.Fatalf("read %d times for 10 concurrent requests", n)
 	}
-	// Reused for about four times the 50 ms it took...
+
+	// Reused for four times the 50 ms it took, and not a moment longer.
+	clock.advance(statsReuse*50*time.Millisecond - time.Millisecond)
 	if st, _ := c.get("tk", slow); st.Events != 1 {
-		t.Errorf("recomputed at once: %+v", st)
+		t.Errorf("read again before going stale: %+v", st)
 	}
-	// ...and not for longer.
-	time.Sleep(statsReuse*50*time.Millisecond + 50*time.Millisecond)
+	clock.advance(time.Millisecond)
 	if st, _ := c.get("tk", slow); st.Events != 2 {
-		t.Errorf("not recomputed after it went stale: %+v", st)
+		t.Errorf("not read again once stale: %+v", st)
 	}
-	// Trackers are cached apart; errors are not cached.
+	// Trackers are cached apart.
 	if st, _ := c.get("other", slow); st.Events != 3 {
 		t.Errorf("another tracker got %+v", st)
 	}
+	// Errors are not cached.
 	fail := func() (*server.TrafficStats, error) { return nil, errors.New("disk on fire") }
-	c2 := &statsCache{entries: make(map[string]*statsEntry)}
-	if _, err := c2.get("tk", fail); err == nil {
+	if _, err := c.get("new", fail); err == nil {
 		t.Error("error swallowed")
 	}
-	if st, err := c2.get("tk", slow); err != nil || st == nil {
+	if st, err := c.get("new", slow); err != nil || st.Events != 4 {
 		t.Errorf("an error was cached: %+v, %v", st, err)
 	}
 }
