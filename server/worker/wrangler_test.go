@@ -102,11 +102,18 @@ type devWorker struct {
 	URL   string // http://127.0.0.1:PORT
 	state string // --persist-to directory: D1's SQLite file, the queue
 
-	t    testing.TB
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{}
+	t        testing.TB
+	cmd      *exec.Cmd
+	lifeline io.WriteCloser // see watchdog
+	out      *syncBuffer
+	done     chan struct{}
 }
+
+// watchdog runs wrangler (its arguments) in the background and kills the
+// whole process group when its standard input closes. The test holds the
+// other end of that pipe, so however the test process ends — Cleanup, a
+// -timeout panic, Ctrl-C, SIGKILL — no wrangler or workerd outlives it.
+const watchdog = `"$@" </dev/null & trap 'kill -TERM -- -$$ 2>/dev/null' EXIT; read -r _ || true`
 
 // startWorker applies the migrations to a fresh local D1, starts wrangler
 // dev on a free loopback port with vars as the worker's environment, waits
@@ -128,12 +135,17 @@ func startWorker(t testing.TB, vars map[string]string) *devWorker {
 		args = append(args, "--var", k+":"+v)
 	}
 	dir := workerDir(t)
-	w.cmd = exec.Command(filepath.Join(dir, "node_modules", ".bin", "wrangler"), args...)
+	w.cmd = exec.Command("bash", append([]string{"-c", watchdog, "wrangler",
+		filepath.Join(dir, "node_modules", ".bin", "wrangler")}, args...)...)
 	w.cmd.Dir = dir
 	w.cmd.Env = append(os.Environ(), wranglerEnv...)
 	// wrangler starts node and workerd children: give them a process group
 	// of their own so that stopping kills all of them.
 	w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var err error
+	if w.lifeline, err = w.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
 	stdout, err := w.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -170,6 +182,7 @@ func (w *devWorker) stop() {
 	if w.cmd.Process == nil {
 		return
 	}
+	w.lifeline.Close()
 	syscall.Kill(-w.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-w.done:
