@@ -123,8 +123,65 @@
   // bind replaces the queueing functions with the module's own.
   function bind(api) {
     Object.keys(api).forEach(function (m) {
+      if (m === "trackMany") return; // the module's, for batchTracks
       t[m] = function () { return check(api[m].apply(null, arguments)); };
     });
+    if (api.trackMany) batchTracks(api);
+  }
+
+  // batchTracks makes track() cheap for the page: calling from JavaScript
+  // into the Go module costs more than tracking an event, so track() only
+  // notes the call and its time (the event's sentAt) and returns; the
+  // module takes the calls in batches, in tasks of their own. Calls that
+  // must see the tracked events first (identify, flush, stats, ...) and a
+  // page being hidden hand the batch over at once.
+  function batchTracks(api) {
+    var calls = [];
+    var scheduled = false;
+    var channel = w.MessageChannel ? new MessageChannel() : null;
+    function drain() {
+      scheduled = false;
+      // 50 calls at a time, so that the page's own tasks go in between.
+      api.trackMany(calls.splice(0, 50));
+      if (calls.length) schedule();
+    }
+    function schedule() {
+      if (scheduled) return;
+      scheduled = true;
+      if (channel) channel.port2.postMessage(0);
+      else setTimeout(drain, 0);
+    }
+    if (channel) channel.port1.onmessage = function () { if (scheduled) drain(); };
+    function drainAll() {
+      scheduled = false;
+      if (calls.length) api.trackMany(calls.splice(0, calls.length));
+    }
+    t.track = function (eventType, properties, options) {
+      var call = { a: [eventType, copy(properties), copy(options)], t: Date.now() };
+      var p = new Promise(function (resolve, reject) { call.res = resolve; call.rej = reject; });
+      calls.push(call);
+      schedule();
+      return p;
+    };
+    ["flush", "stats", "identify", "reset", "consent", "optIn", "optOut", "sessionId", "consentState"].forEach(function (m) {
+      var f = t[m];
+      if (f) t[m] = function () { drainAll(); return f.apply(null, arguments); };
+    });
+    // Capturing listeners on window run before the module's own.
+    w.addEventListener("pagehide", drainAll, true);
+    w.addEventListener("visibilitychange", function () { if (d.visibilityState === "hidden") drainAll(); }, true);
+  }
+
+  // copy takes a plain object or array as it is at the call, so that the
+  // page may change it afterwards; anything else is the module's to judge.
+  function copy(v) {
+    if (Array.isArray(v)) return v.slice();
+    if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+      var out = {};
+      Object.keys(v).forEach(function (k) { out[k] = Array.isArray(v[k]) ? v[k].slice() : v[k]; });
+      return out;
+    }
+    return v;
   }
 
   // The module cannot throw; it returns an Error instead.

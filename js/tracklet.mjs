@@ -47,13 +47,70 @@ export async function createTracker(config = {}) {
   // The module cannot throw; it returns an Error instead.
   const tracker = {};
   for (const name of Object.keys(api)) {
+    if (name === "trackMany") continue;
     tracker[name] = (...args) => {
       const v = api[name](...args);
       if (v instanceof Error) throw v;
       return v;
     };
   }
+  if (api.trackMany) batchTracks(tracker, api);
   return tracker;
+}
+
+// batchTracks makes track() cheap for the page, as in tracklet.js: calling
+// into the Go module costs more than tracking an event, so track() notes
+// the call and its time (the event's sentAt) and the module takes the calls
+// in batches, in tasks of their own. Methods that must see the tracked
+// events first, and a page being hidden, hand the batch over at once.
+function batchTracks(tracker, api) {
+  let calls = [];
+  let scheduled = false;
+  const channel = globalThis.MessageChannel ? new MessageChannel() : null;
+  const drain = () => {
+    scheduled = false;
+    api.trackMany(calls.splice(0, 50)); // the page's own tasks go in between
+    if (calls.length) schedule();
+  };
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    if (channel) channel.port2.postMessage(0);
+    else setTimeout(drain, 0);
+  };
+  if (channel) channel.port1.onmessage = () => { if (scheduled) drain(); };
+  const drainAll = () => {
+    scheduled = false;
+    if (calls.length) api.trackMany(calls.splice(0, calls.length));
+  };
+  tracker.track = (eventType, properties, options) => {
+    const call = { a: [eventType, copy(properties), copy(options)], t: Date.now() };
+    const p = new Promise((resolve, reject) => { call.res = resolve; call.rej = reject; });
+    calls.push(call);
+    schedule();
+    return p;
+  };
+  for (const m of ["flush", "stats", "identify", "reset", "consent", "optIn", "optOut", "sessionId", "consentState"]) {
+    const f = tracker[m];
+    if (f) tracker[m] = (...args) => { drainAll(); return f(...args); };
+  }
+  if (globalThis.addEventListener) {
+    // Capturing listeners on window run before the module's own.
+    addEventListener("pagehide", drainAll, true);
+    addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") drainAll(); }, true);
+  }
+}
+
+// copy takes a plain object or array as it is at the call, so that the
+// page may change it afterwards; anything else is the module's to judge.
+function copy(v) {
+  if (Array.isArray(v)) return v.slice();
+  if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    const out = {};
+    for (const k of Object.keys(v)) out[k] = Array.isArray(v[k]) ? v[k].slice() : v[k];
+    return out;
+  }
+  return v;
 }
 
 export default createTracker;

@@ -96,6 +96,35 @@ func (a *api) object() js.Value {
 			}
 			return resolved(*ev.EventID)
 		}),
+		// trackMany([{a: [eventType, properties?, options?], t: ms, res, rej}])
+		// tracks a batch of calls the page made, each at its time t (the
+		// default sentAt), and settles each call's promise through res or
+		// rej. One call from JavaScript into Go costs more than tracking
+		// an event, so the loader hands track calls over in batches.
+		"trackMany": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			calls := arg(args, 0)
+			n := calls.Length()
+			for i := 0; i < n; i++ {
+				c := calls.Index(i)
+				callArgs, at := c.Get("a"), msToTime(c.Get("t").Float())
+				ev, err := buildWith(func(eventType string, props map[string]any, o tracker.Options) (event.Event, error) {
+					if o.SentAt.IsZero() {
+						o.SentAt = at
+					}
+					return tk.Track(eventType, props, o)
+				}, []js.Value{callArgs.Index(0), callArgs.Index(1), callArgs.Index(2)})
+				switch {
+				case errors.Is(err, tracker.ErrNoConsent):
+					c.Call("res", js.Null())
+				case err != nil:
+					a.debugf("track rejected: " + err.Error())
+					c.Call("rej", jsError(err))
+				default:
+					c.Call("res", *ev.EventID)
+				}
+			}
+			return js.Undefined()
+		}),
 		// buildEvent(eventType, properties?, options?) → wire-form object;
 		// an invalid event comes back as an Error value (Go cannot throw).
 		"buildEvent": js.FuncOf(func(_ js.Value, args []js.Value) any {

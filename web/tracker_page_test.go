@@ -228,3 +228,39 @@ window.result = (async () => {
 	waitStored(t, ctx, collector, tid1, got.IDs1, 5*time.Second)
 	waitStored(t, ctx, collector, tid2, got.IDs2, 5*time.Second)
 }
+
+// track() hands calls to the module in batches, later in a task of its
+// own; what is stored must still be the call as the page made it then.
+func TestTrackerBatchedCallsKeepTheirMomentAndValues(t *testing.T) {
+	ctx := browsertest.Browser(t)
+	collector := browsertest.StartCollector(t)
+	site := browsertest.NewSite(t)
+	tid := collector.CreateTracker("batched", site.URL)
+	run(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, collector.URL, fastRetries, ""))))
+	got := eval[struct {
+		IDs    []string
+		Before float64
+		After  float64
+	}](t, ctx, `(async () => {
+  await tracklet.ready;
+  const props = {step: "first"}, imp = ["a", "b"];
+  const before = Date.now();
+  const p1 = tracklet.track("Mutated", props, {impression: imp});
+  const p2 = tracklet.track("Later", {step: "second"});
+  props.step = "changed"; imp.push("c");
+  const after = Date.now();
+  while (Date.now() - after < 100) {} // the batch waits for this task to end
+  const ids = await Promise.all([p1, p2]);
+  await tracklet.flush();
+  return {ids, before, after};
+})()`)
+	rows := waitStored(t, ctx, collector, tid, got.IDs, 5*time.Second)
+	for _, r := range rows {
+		if r.SentAtMs < int64(got.Before) || r.SentAtMs > int64(got.After) {
+			t.Errorf("%s: sentAt %d is not the time of the call [%v, %v]", r.EventType, r.SentAtMs, got.Before, got.After)
+		}
+		if r.EventType == "Mutated" && (r.Properties.String != `{"step":"first"}` || r.Impression.String != `["a","b"]`) {
+			t.Errorf("stored %s %s, not the values at the call", r.Properties.String, r.Impression.String)
+		}
+	}
+}

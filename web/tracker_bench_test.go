@@ -1,0 +1,187 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/performance"
+	"github.com/chromedp/chromedp"
+
+	"github.com/tracklet/tracklet/web/internal/browsertest"
+)
+
+// benchPage is a customer's page with the tracker's tag and nothing else.
+// It notes when the parser reaches the tag, so that the time to
+// tracklet.ready is counted from there.
+const benchPage = `<!doctype html><html><head><meta charset="utf-8"><title>bench</title>
+<script>window.tagAt = performance.now();</script>
+<script async src="%s/tracklet.js" data-tracking-id="%s"></script>
+</head><body><p>A page.</p></body></html>`
+
+// benchCalls makes 1000 track calls with default settings (persistence on)
+// in one task and reports how long they held the main thread.
+const benchCalls = `(async () => {
+  await tracklet.ready;
+  const startedAt = Date.now();
+  const t0 = performance.now();
+  for (let i = 0; i < 1000; i++) {
+    tracklet.track("ProductView", {page: "/products/" + i, position: i % 10}, {itemId: "item-" + i});
+  }
+  return {startedAt, callsMs: performance.now() - t0};
+})()`
+
+// BenchmarkBrowserTracker is issue 4's browser benchmark: headless
+// Chromium, the real collector, 1000 track() calls. Each iteration visits
+// the page with an empty cache (cold), again with a warm one, and makes the
+// calls on the warm page. It reports, per iteration:
+//
+//	calls-ms         main thread held by the 1000 calls themselves
+//	busy-ms          main-thread task time from the first call until all
+//	                 are stored (the calls, batching, JSON, gzip, fetch)
+//	stored-ms        first call until the collector received the last event
+//	requests         POST /events requests for the 1000 events
+//	wire-KB          bytes both ways on the connections for those requests,
+//	                 headers included
+//	ready-cold-ms    script tag to tracklet.ready, empty cache
+//	ready-warm-ms    the same on a repeat visit
+//	warm-requests    requests for the tracker's files on the repeat visit
+//	warm-KB          bytes both ways for them
+//	wasm-*-bytes     tracklet.wasm raw, gzip, brotli; total-br-bytes adds
+//	                 tracklet.js and wasm_exec.js
+//
+// Run it with `go test -run='^$' -bench=BrowserTracker ./web/` after `make
+// build`. Targets (issue 4): calls ≤ 20 ms, stored ≤ 300 ms, wire ≤ 150 KB,
+// ready warm ≤ 150 ms.
+func BenchmarkBrowserTracker(b *testing.B) {
+	reportSizes(b)
+	// The collector's rate limits are set to their documented defaults
+	// (a burst of twice the rate); limits are the collector's to measure.
+	collector := browsertest.StartCollector(b, "--rate-limit-tracker-burst", "10000", "--access-log=false")
+	proxy := browsertest.NewProxy(b, collector.URL)
+	site := browsertest.NewSite(b)
+	tid := collector.CreateTracker("bench", site.URL)
+	url := site.Page("/", fmt.Sprintf(benchPage, proxy.URL, tid))
+	ctx := browsertest.Browser(b)
+	must(b, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, performance.Enable, performance.EnableParams{})
+		return err
+	})))
+
+	var sum struct {
+		calls, busy, stored, coldReady, warmReady float64
+		requests, wire, warmRequests, warmWire    float64
+	}
+	stored := 0
+	for b.Loop() {
+		must(b, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, network.ClearBrowserCache, cdp.Empty{})
+			return err
+		})))
+		must(b, chromedp.Do(ctx, chromedp.Navigate(url)))
+		sum.coldReady += evalB[float64](b, ctx, `tracklet.ready.then(() => performance.now() - tagAt)`)
+
+		proxy.Reset()
+		must(b, chromedp.Do(ctx, chromedp.Navigate(url)))
+		sum.warmReady += evalB[float64](b, ctx, `tracklet.ready.then(() => performance.now() - tagAt)`)
+		byRoute, _ := proxy.Requests()
+		in, out := proxy.Bytes()
+		for _, n := range byRoute {
+			sum.warmRequests += float64(n)
+		}
+		sum.warmWire += float64(in + out)
+
+		proxy.Reset()
+		busy0 := taskSeconds(b, ctx)
+		got := evalB[struct {
+			StartedAt int64
+			CallsMs   float64
+		}](b, ctx, benchCalls)
+		stored += 1000
+		rows := collector.WaitForEvents(ctx, tid, stored, 30*time.Second)
+		if len(rows) != stored {
+			b.Fatalf("the collector stored %d of %d events", len(rows), stored)
+		}
+		last := int64(0)
+		for _, r := range rows[stored-1000:] {
+			last = max(last, r.ReceivedAtMs)
+		}
+		// Let the page finish with the answers before reading its time.
+		evalB[bool](b, ctx, `(async () => { while (tracklet.stats().queued > 0) await new Promise((r) => setTimeout(r, 5)); return true; })()`)
+		sum.busy += (taskSeconds(b, ctx) - busy0) * 1000
+		sum.calls += got.CallsMs
+		sum.stored += float64(last - got.StartedAt)
+		byRoute, _ = proxy.Requests()
+		in, out = proxy.Bytes()
+		sum.requests += float64(byRoute["POST /events"])
+		sum.wire += float64(in + out)
+	}
+	n := float64(b.N)
+	b.ReportMetric(sum.calls/n, "calls-ms")
+	b.ReportMetric(sum.busy/n, "busy-ms")
+	b.ReportMetric(sum.stored/n, "stored-ms")
+	b.ReportMetric(sum.requests/n, "requests")
+	b.ReportMetric(sum.wire/n/1024, "wire-KB")
+	b.ReportMetric(sum.coldReady/n, "ready-cold-ms")
+	b.ReportMetric(sum.warmReady/n, "ready-warm-ms")
+	b.ReportMetric(sum.warmRequests/n, "warm-requests")
+	b.ReportMetric(sum.warmWire/n/1024, "warm-KB")
+	b.ReportMetric(0, "ns/op") // an iteration's wall time says nothing here
+}
+
+// reportSizes reports what the built tracker weighs, from web/dist.
+func reportSizes(b *testing.B) {
+	size := func(name string) float64 {
+		st, err := os.Stat(filepath.Join("dist", name))
+		if err != nil {
+			b.Fatalf("%v: run `make build` first", err)
+		}
+		return float64(st.Size())
+	}
+	b.ReportMetric(size("tracklet.wasm"), "wasm-raw-bytes")
+	b.ReportMetric(size("tracklet.wasm.gz"), "wasm-gzip-bytes")
+	b.ReportMetric(size("tracklet.wasm.br"), "wasm-br-bytes")
+	b.ReportMetric(size("tracklet.wasm.br")+size("tracklet.js.br")+size("wasm_exec.js.br"), "total-br-bytes")
+}
+
+// taskSeconds is the renderer main thread's total task time so far.
+func taskSeconds(b *testing.B, ctx context.Context) float64 {
+	var v float64
+	must(b, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		res, err := cdp.Call(ctx, t, performance.GetMetrics, cdp.Empty{})
+		if err != nil {
+			return err
+		}
+		for _, m := range res.Metrics {
+			if m.Name == "TaskDuration" {
+				v = m.Value
+				return nil
+			}
+		}
+		return fmt.Errorf("no TaskDuration among the page's metrics")
+	})))
+	return v
+}
+
+func evalB[T any](b *testing.B, ctx context.Context, expr string) T {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+func must(b *testing.B, err error) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
+	}
+}
