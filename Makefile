@@ -3,6 +3,7 @@
 GO        ?= go
 ADDR      ?= 127.0.0.1:8080
 DB        ?= data/tracklet.db
+WORKER_ADDR ?= 127.0.0.1:8787
 DIST      := web/dist
 GOWASM    := $(shell $(GO) env GOROOT)/lib/wasm
 # validator_novalidatefn drops validator's one call of reflect's MethodByName,
@@ -46,13 +47,13 @@ bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem -timeout 20m ./...
 	$(GO) run ./server/cmd/tracklet-load -duration 5s
 
-## worker: the collector as a Cloudflare Worker, into server/worker/build
+## worker: the Cloudflare Worker (server/worker/build), with the browser module as its static assets
 worker: wasm
-	bash server/worker/build.sh
+	GO=$(GO) bash server/worker/build.sh
 
-## worker-dev: the worker on local workerd with local D1 and Queue
-worker-dev: worker
-	bash server/worker/dev.sh
+## worker-dev: the worker under wrangler dev on $(WORKER_ADDR) with local D1 and Queue (tracker tk_dev, admin token dev)
+worker-dev: wasm
+	GO=$(GO) ADDR=$(WORKER_ADDR) bash server/worker/dev.sh
 
 clean:
-	rm -rf bin $(filter-out $(DIST)/README.md,$(wildcard $(DIST)/*))
+	rm -rf bin server/worker/build server/worker/.wrangler $(filter-out $(DIST)/README.md,$(wildcard $(DIST)/*))
