@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -173,4 +174,42 @@ func saveScreenshot(t *testing.T, ctx context.Context, name string) {
 		}
 		t.Logf("screenshot: %s", p)
 	}
+}
+
+// The demo and the dashboard's copy-paste snippet install the tracker
+// exactly as the README says: the same one-line stub, the same tag.
+func TestDemoAndSnippetFollowTheREADME(t *testing.T) {
+	readme := readFile(t, "../README.md")
+	stubLine := regexp.MustCompile(`<script>window\.tracklet=window\.tracklet\|\|\{q:\[\]\};[^\n]*?</script>`)
+	stub := stubLine.FindString(readme)
+	if stub == "" {
+		t.Fatal("README.md shows no stub line")
+	}
+	tag := regexp.MustCompile(`<script async src="[^"]*/tracklet\.js" data-tracking-id="[^"]*"></script>`)
+	if !tag.MatchString(readme) {
+		t.Fatal("README.md shows no script tag of the expected form")
+	}
+
+	demo := readFile(t, "demo/index.html")
+	if !strings.Contains(demo, stub) {
+		t.Errorf("the demo's stub differs from the README's:\n%s\nwant\n%s", stubLine.FindString(demo), stub)
+	}
+	if !strings.Contains(demo, `<script async src="/tracklet.js" data-tracking-id="{{.TrackingID}}"></script>`) {
+		t.Error("the demo does not load tracklet.js with the README's tag")
+	}
+	if strings.Index(demo, stub) > strings.Index(demo, "/tracklet.js") {
+		t.Error("the demo's stub comes after the tag; the README puts it first")
+	}
+	if js := readFile(t, "dashboard/dashboard.js"); !strings.Contains(js, stub) {
+		t.Errorf("the dashboard's snippet stub differs from the README's:\n%s", stubLine.FindString(js))
+	}
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
