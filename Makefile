@@ -4,6 +4,10 @@ GO        ?= go
 ADDR      ?= 127.0.0.1:8080
 DB        ?= data/tracklet.db
 WORKER_ADDR ?= 127.0.0.1:8787
+# The dashboard's admin token for `make run`: yours, or a new random one.
+ifndef ADMIN_TOKEN
+ADMIN_TOKEN := $(shell od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+endif
 DIST      := web/dist
 GOWASM    := $(shell $(GO) env GOROOT)/lib/wasm
 # validator_novalidatefn drops validator's one call of reflect's MethodByName,
@@ -30,7 +34,8 @@ wasm:
 
 ## run: the collector with the demo site on an embedded SQLite file
 run: build
-	./bin/tracklet serve --addr $(ADDR) --db $(DB) --demo
+	@echo "Dashboard: http://$(ADDR)/dashboard  (admin token: $(ADMIN_TOKEN))"
+	./bin/tracklet serve --addr $(ADDR) --db $(DB) --demo --admin-token $(ADMIN_TOKEN)
 
 ## test: every test, native, under Node (wasm) and in headless Chromium
 test: build test-go test-wasm
