@@ -29,7 +29,7 @@ type assetFile struct {
 }
 
 func newAssets(fsys fs.FS) *assets {
-	return &assets{fsys: fsys, files: make(map[string]assetFile)}
+	return &assets{fsys: withHashedNames(fsys), files: make(map[string]assetFile)}
 }
 
 // has reports whether p names a file at the top of the assets.
@@ -77,9 +77,8 @@ func (a *assets) serve(w http.ResponseWriter, r *http.Request, p string) {
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
 	h.Set("Content-Type", contentType(name))
-	// Revalidate every time (cheaply, by ETag): a deploy must reach every
-	// site at once, not after a cache expires.
-	h.Set("Cache-Control", "no-cache")
+	// Content-hashed names are immutable; the rest is revalidated.
+	h.Set("Cache-Control", cacheControl(a.fsys, name))
 	file := name
 	if enc := pickEncoding(r.Header.Get("Accept-Encoding"), func(ext string) bool { return a.has("/" + name + ext) }); enc != "" {
 		h.Set("Content-Encoding", enc)
