@@ -19,7 +19,7 @@ const token = "browser-test-admin-token"
 // signIn opens the dashboard at the tracker tid and signs in with tok.
 func signIn(t *testing.T, ctx context.Context, base, tid, tok string) {
 	t.Helper()
-	act(t, ctx,
+	browsertest.Do(t, ctx,
 		chromedp.EmulateViewport(1280, 900),
 		chromedp.Navigate(base+"/dashboard#tracker="+tid),
 		chromedp.WaitVisible(chromedp.CSS("#token")),
@@ -39,7 +39,7 @@ func TestDashboardShowsDemoVisitLive(t *testing.T) {
 	signIn(t, ctx, c.URL, tid, token)
 	waitJS(t, ctx, `document.querySelector("#status").classList.contains("live")`, 10*time.Second,
 		`"status: " + document.querySelector("#status").textContent`)
-	if n := js[int](t, ctx, `document.querySelectorAll("#stream tr").length`); n != 0 {
+	if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll("#stream tr").length`); n != 0 {
 		t.Fatalf("a fresh collector's stream shows %d events", n)
 	}
 
@@ -52,7 +52,7 @@ func TestDashboardShowsDemoVisitLive(t *testing.T) {
 	waitJS(t, ctx, `document.querySelectorAll("#stream tr").length === 7`, 15*time.Second,
 		`"rows: " + [...document.querySelectorAll("#stream tr")].map(r => r.textContent).join(" | ")`)
 	t.Logf("the visit showed on the dashboard %v after it ended", time.Since(start).Round(time.Millisecond))
-	types := js[[]string](t, ctx, `[...document.querySelectorAll("#stream tr td.type")].map(td => td.textContent)`)
+	types := browsertest.Eval[[]string](t, ctx, `[...document.querySelectorAll("#stream tr td.type")].map(td => td.textContent)`)
 	counts := map[string]int{}
 	for _, ty := range types {
 		counts[ty]++
@@ -60,7 +60,7 @@ func TestDashboardShowsDemoVisitLive(t *testing.T) {
 	if fmt.Sprint(counts) != "map[Impression:3 MovieRating:1 SignIn:1 View:2]" {
 		t.Errorf("stream shows %v", types)
 	}
-	rating := js[[]string](t, ctx, `[...[...document.querySelectorAll("#stream tr")].find(r => r.querySelector(".type").textContent === "MovieRating").cells].map(c => c.textContent)`)
+	rating := browsertest.Eval[[]string](t, ctx, `[...[...document.querySelectorAll("#stream tr")].find(r => r.querySelector(".type").textContent === "MovieRating").cells].map(c => c.textContent)`)
 	if rating[2] != "movie2" || rating[3] != "4" {
 		t.Errorf("MovieRating row %q, want itemId movie2 and value 4", rating)
 	}
@@ -70,21 +70,21 @@ func TestDashboardShowsDemoVisitLive(t *testing.T) {
 	waitJS(t, ctx, `[...document.querySelectorAll("#chart rect.bar")].reduce((s, b) => s + +b.dataset.count, 0) === 7`, 10*time.Second,
 		`"bars: " + [...document.querySelectorAll("#chart rect.bar")].map(b => b.dataset.count)`)
 	for id, want := range map[string]string{"stat-events": "7", "stat-sessions": "1", "stat-duplicates": "0", "stat-rejected": "0"} {
-		if got := js[string](t, ctx, `document.getElementById("`+id+`").textContent`); got != want {
+		if got := browsertest.Eval[string](t, ctx, `document.getElementById("`+id+`").textContent`); got != want {
 			t.Errorf("%s shows %q, want %q", id, got, want)
 		}
 	}
-	if got := js[string](t, ctx, `document.getElementById("stat-delay").textContent`); !strings.HasSuffix(got, "s") {
+	if got := browsertest.Eval[string](t, ctx, `document.getElementById("stat-delay").textContent`); !strings.HasSuffix(got, "s") {
 		t.Errorf("median delay shows %q", got)
 	}
-	typeRows := js[string](t, ctx, `[...document.querySelectorAll("#types tr")].map(r => r.cells[0].textContent + "=" + r.cells[1].textContent).join(" ")`)
+	typeRows := browsertest.Eval[string](t, ctx, `[...document.querySelectorAll("#types tr")].map(r => r.cells[0].textContent + "=" + r.cells[1].textContent).join(" ")`)
 	if typeRows != "Impression=3 View=2 MovieRating=1 SignIn=1" {
 		t.Errorf("by event type: %s", typeRows)
 	}
 
 	// A click shows the event's full wire form.
-	js[bool](t, ctx, `[...document.querySelectorAll("#stream tr")].find(r => r.cells[1].textContent === "View" && r.cells[2].textContent === "movie3").click() ?? true`)
-	detail := js[string](t, ctx, `document.getElementById("detail").textContent`)
+	browsertest.Eval[bool](t, ctx, `[...document.querySelectorAll("#stream tr")].find(r => r.cells[1].textContent === "View" && r.cells[2].textContent === "movie3").click() ?? true`)
+	detail := browsertest.Eval[string](t, ctx, `document.getElementById("detail").textContent`)
 	for _, want := range []string{`"trackingId": "` + tid + `"`, `"userId": "ana"`, `"eventType": "View"`, `"itemId": "movie3"`,
 		`"recommendationId": "similar-to-movie2"`, `"sentAt": `, `"eventList": [`} {
 		if !strings.Contains(detail, want) {
@@ -94,10 +94,10 @@ func TestDashboardShowsDemoVisitLive(t *testing.T) {
 	saveScreenshot(t, ctx, "dashboard.png")
 
 	// Filters: only the signed-in user's events.
-	act(t, ctx, chromedp.SendKeys(chromedp.CSS("#f-userId"), "ana"), chromedp.Click(chromedp.CSS("#filters button[type=submit]")))
+	browsertest.Do(t, ctx, chromedp.SendKeys(chromedp.CSS("#f-userId"), "ana"), chromedp.Click(chromedp.CSS("#filters button[type=submit]")))
 	waitJS(t, ctx, `document.querySelectorAll("#stream tr").length === 3`, 10*time.Second,
 		`"rows: " + [...document.querySelectorAll("#stream tr")].map(r => r.textContent).join(" | ")`)
-	if got := js[string](t, ctx, `[...document.querySelectorAll("#stream tr td.type")].map(td => td.textContent).join(",")`); got != "Impression,View,SignIn" {
+	if got := browsertest.Eval[string](t, ctx, `[...document.querySelectorAll("#stream tr td.type")].map(td => td.textContent).join(",")`); got != "Impression,View,SignIn" {
 		t.Errorf("filtered by userId: %s, want Impression,View,SignIn (newest first)", got)
 	}
 }
@@ -120,7 +120,7 @@ func TestDashboardRendersHostileValuesAsText(t *testing.T) {
 
 	signIn(t, ctx, c.URL, tid, token)
 	waitJS(t, ctx, `document.querySelector("#status").classList.contains("live")`, 10*time.Second, `"not live"`)
-	scripts := js[int](t, ctx, `document.scripts.length`)
+	scripts := browsertest.Eval[int](t, ctx, `document.scripts.length`)
 
 	props := fmt.Sprintf(`{"img":%q,"script":%q}`, hostileImg, hostileScript)
 	body := fmt.Sprintf(`{"trackingId":%q,"sessionId":%q,"userId":%q,"eventList":[{"eventType":%q,"itemId":%q,"properties":%q,"sentAt":%d}]}`,
@@ -131,14 +131,14 @@ func TestDashboardRendersHostileValuesAsText(t *testing.T) {
 		tid, hostileImg), http.StatusBadRequest)
 
 	waitJS(t, ctx, `document.querySelectorAll("#stream tr").length === 1`, 10*time.Second, `"no row"`)
-	act(t, ctx, chromedp.Click(chromedp.CSS("#stream tr")))
+	browsertest.Do(t, ctx, chromedp.Click(chromedp.CSS("#stream tr")))
 	waitJS(t, ctx, `document.querySelectorAll("#rejected tr").length === 1`, 10*time.Second, `"no rejected row"`)
 
-	cells := js[[]string](t, ctx, `[...document.querySelector("#stream tr").cells].map(c => c.textContent)`)
+	cells := browsertest.Eval[[]string](t, ctx, `[...document.querySelector("#stream tr").cells].map(c => c.textContent)`)
 	if cells[1] != hostileImg || cells[2] != hostileScript || cells[4] != hostileImg || cells[5] != hostileSVG {
 		t.Errorf("the row does not show the values as text: %q", cells)
 	}
-	detail := js[string](t, ctx, `document.getElementById("detail").textContent`)
+	detail := browsertest.Eval[string](t, ctx, `document.getElementById("detail").textContent`)
 	if !strings.Contains(detail, `"eventType": "`+strings.ReplaceAll(hostileImg, `"`, `\"`)+`"`) || !strings.Contains(detail, `window.__pwned='script'`) {
 		t.Errorf("wire form:\n%s", detail)
 	}
@@ -149,18 +149,18 @@ func TestDashboardRendersHostileValuesAsText(t *testing.T) {
 		"rejected body": `document.querySelector("#rejected td.body").textContent`,
 	}
 	for where, expr := range shown {
-		if got := js[string](t, ctx, expr); !strings.Contains(got, hostileImg) && !strings.Contains(got, strings.ReplaceAll(hostileImg, `"`, `\"`)) {
+		if got := browsertest.Eval[string](t, ctx, expr); !strings.Contains(got, hostileImg) && !strings.Contains(got, strings.ReplaceAll(hostileImg, `"`, `\"`)) {
 			t.Errorf("%s shows %q, want the markup as text", where, got)
 		}
 	}
-	act(t, ctx, chromedp.Click(chromedp.CSS("#trackers button")))
-	if got := js[string](t, ctx, `document.getElementById("snippet-name").textContent`); got != hostileImg {
+	browsertest.Do(t, ctx, chromedp.Click(chromedp.CSS("#trackers button")))
+	if got := browsertest.Eval[string](t, ctx, `document.getElementById("snippet-name").textContent`); got != hostileImg {
 		t.Errorf("snippet heading %q", got)
 	}
 
 	// Let any image error or inline handler fire, then look for effects.
 	time.Sleep(500 * time.Millisecond)
-	effects := js[map[string]any](t, ctx, `({
+	effects := browsertest.Eval[map[string]any](t, ctx, `({
 		pwned: window.__pwned ?? null,
 		images: document.images.length,
 		svgs: document.querySelectorAll("svg").length - document.querySelectorAll("#chart svg").length,
@@ -198,44 +198,44 @@ func TestDashboardRefusedWithoutToken(t *testing.T) {
 		}
 	}
 
-	act(t, ctx, chromedp.Navigate(c.URL+"/dashboard"), chromedp.WaitVisible(chromedp.CSS("#token")))
-	state := js[string](t, ctx, `[document.getElementById("login").hidden, document.getElementById("app").hidden,
+	browsertest.Do(t, ctx, chromedp.Navigate(c.URL+"/dashboard"), chromedp.WaitVisible(chromedp.CSS("#token")))
+	state := browsertest.Eval[string](t, ctx, `[document.getElementById("login").hidden, document.getElementById("app").hidden,
 		document.querySelectorAll("#trackers tr").length].join()`)
 	if state != "false,true,0" {
 		t.Errorf("without a token (login hidden, app hidden, trackers shown) = %s, want false,true,0", state)
 	}
-	if got := js[int](t, ctx, `fetch("/v1/trackers").then(r => r.status)`); got != 401 {
+	if got := browsertest.Eval[int](t, ctx, `fetch("/v1/trackers").then(r => r.status)`); got != 401 {
 		t.Errorf("the page's own fetch without a token: %d", got)
 	}
 
-	act(t, ctx, chromedp.SendKeys(chromedp.CSS("#token"), "wrong"), chromedp.Click(chromedp.CSS("#login-form button")))
+	browsertest.Do(t, ctx, chromedp.SendKeys(chromedp.CSS("#token"), "wrong"), chromedp.Click(chromedp.CSS("#login-form button")))
 	waitJS(t, ctx, `document.getElementById("login-error").textContent !== ""`, 5*time.Second, `"no error shown"`)
-	if got := js[string](t, ctx, `document.getElementById("login-error").textContent`); !strings.Contains(got, "refused") {
+	if got := browsertest.Eval[string](t, ctx, `document.getElementById("login-error").textContent`); !strings.Contains(got, "refused") {
 		t.Errorf("login error %q", got)
 	}
-	if got := js[string](t, ctx, `[document.getElementById("app").hidden, sessionStorage.length].join()`); got != "true,0" {
+	if got := browsertest.Eval[string](t, ctx, `[document.getElementById("app").hidden, sessionStorage.length].join()`); got != "true,0" {
 		t.Errorf("after a wrong token (app hidden, stored) = %s, want true,0", got)
 	}
 
 	// The right token opens it and lasts for the tab's session.
-	act(t, ctx, chromedp.SetValue(chromedp.CSS("#token"), token), chromedp.Click(chromedp.CSS("#login-form button")),
+	browsertest.Do(t, ctx, chromedp.SetValue(chromedp.CSS("#token"), token), chromedp.Click(chromedp.CSS("#login-form button")),
 		chromedp.WaitVisible(chromedp.CSS("#app")))
-	act(t, ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#app")))
-	if got := js[string](t, ctx, `document.querySelector("#trackers td.mono").textContent`); got != tid {
+	browsertest.Do(t, ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#app")))
+	if got := browsertest.Eval[string](t, ctx, `document.querySelector("#trackers td.mono").textContent`); got != tid {
 		t.Errorf("tracker list shows %q, want %s", got, tid)
 	}
-	act(t, ctx, chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#token")))
-	if got := js[int](t, ctx, `sessionStorage.length`); got != 0 {
+	browsertest.Do(t, ctx, chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#token")))
+	if got := browsertest.Eval[int](t, ctx, `sessionStorage.length`); got != 0 {
 		t.Errorf("signing out kept %d items", got)
 	}
 
 	// A collector without an admin token refuses every token, and the
 	// page says how to turn the dashboard on.
 	off := browsertest.StartCollector(t)
-	act(t, ctx, chromedp.Navigate(off.URL+"/dashboard"), chromedp.WaitVisible(chromedp.CSS("#token")),
+	browsertest.Do(t, ctx, chromedp.Navigate(off.URL+"/dashboard"), chromedp.WaitVisible(chromedp.CSS("#token")),
 		chromedp.SendKeys(chromedp.CSS("#token"), "anything"), chromedp.Click(chromedp.CSS("#login-form button")))
 	waitJS(t, ctx, `document.getElementById("login-error").textContent !== ""`, 5*time.Second, `"no error shown"`)
-	if got := js[string](t, ctx, `document.getElementById("login-error").textContent`); !strings.Contains(got, "--admin-token") {
+	if got := browsertest.Eval[string](t, ctx, `document.getElementById("login-error").textContent`); !strings.Contains(got, "--admin-token") {
 		t.Errorf("without an admin token the page says %q", got)
 	}
 }
@@ -247,15 +247,15 @@ func TestDashboardCreatesTracker(t *testing.T) {
 	c := browsertest.StartCollector(t, "--admin-token", token)
 	c.CreateTracker("first")
 	signIn(t, ctx, c.URL, "", token)
-	act(t, ctx,
+	browsertest.Do(t, ctx,
 		chromedp.WaitVisible(chromedp.CSS("#new-name")),
 		chromedp.SendKeys(chromedp.CSS("#new-name"), "Shop"),
 		chromedp.SendKeys(chromedp.CSS("#new-origins"), "https://Shop.example\nhttp://127.0.0.1:3000"),
 		chromedp.Click(chromedp.CSS("#create button")),
 		chromedp.WaitVisible(chromedp.CSS("#snippet-box")),
 	)
-	snippet := js[string](t, ctx, `document.getElementById("snippet").textContent`)
-	tid := js[string](t, ctx, `document.getElementById("tracker").value`)
+	snippet := browsertest.Eval[string](t, ctx, `document.getElementById("snippet").textContent`)
+	tid := browsertest.Eval[string](t, ctx, `document.getElementById("tracker").value`)
 	if !strings.HasPrefix(tid, "tk_") {
 		t.Fatalf("the new tracker is not selected: %q", tid)
 	}
@@ -263,18 +263,18 @@ func TestDashboardCreatesTracker(t *testing.T) {
 	if !strings.Contains(snippet, wantTag) || !strings.Contains(snippet, `window.tracklet=window.tracklet||{q:[]}`) {
 		t.Errorf("snippet:\n%s\nwant it to hold the stub and\n%s", snippet, wantTag)
 	}
-	origins := js[string](t, ctx, `[...document.querySelectorAll("#trackers tr")].find(r => r.cells[1].textContent === "`+tid+`").cells[2].textContent`)
+	origins := browsertest.Eval[string](t, ctx, `[...document.querySelectorAll("#trackers tr")].find(r => r.cells[1].textContent === "`+tid+`").cells[2].textContent`)
 	if origins != "https://shop.example, http://127.0.0.1:3000" {
 		t.Errorf("origins shown as %q", origins)
 	}
 	// Bad input is explained and creates nothing.
-	act(t, ctx, chromedp.SendKeys(chromedp.CSS("#new-name"), "x"), chromedp.SendKeys(chromedp.CSS("#new-origins"), "shop.example"),
+	browsertest.Do(t, ctx, chromedp.SendKeys(chromedp.CSS("#new-name"), "x"), chromedp.SendKeys(chromedp.CSS("#new-origins"), "shop.example"),
 		chromedp.Click(chromedp.CSS("#create button")))
 	waitJS(t, ctx, `document.getElementById("create-error").textContent !== ""`, 5*time.Second, `"no error"`)
-	if got := js[string](t, ctx, `document.getElementById("create-error").textContent`); !strings.HasPrefix(got, "origins[0]:") {
+	if got := browsertest.Eval[string](t, ctx, `document.getElementById("create-error").textContent`); !strings.HasPrefix(got, "origins[0]:") {
 		t.Errorf("create error %q", got)
 	}
-	if n := js[int](t, ctx, `document.querySelectorAll("#trackers tr").length`); n != 2 {
+	if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll("#trackers tr").length`); n != 2 {
 		t.Errorf("%d trackers listed, want 2", n)
 	}
 
@@ -285,9 +285,9 @@ func TestDashboardCreatesTracker(t *testing.T) {
 	tab := browsertest.NewTab(t, ctx)
 	page := site.Page("/", `<!doctype html><html><head><meta charset="utf-8">`+
 		strings.ReplaceAll(snippet, tid, siteTid)+`</head><body>site</body></html>`)
-	act(t, tab, chromedp.Navigate(page))
-	js[string](t, tab, `tracklet.track("FromSnippet")`)
-	js[map[string]any](t, tab, `tracklet.flush()`)
+	browsertest.Do(t, tab, chromedp.Navigate(page))
+	browsertest.Eval[string](t, tab, `tracklet.track("FromSnippet")`)
+	browsertest.Eval[map[string]any](t, tab, `tracklet.flush()`)
 	if rows := c.WaitForEvents(tab, siteTid, 1, 10*time.Second); len(rows) != 1 || rows[0].EventType != "FromSnippet" {
 		t.Errorf("the pasted snippet stored %+v", rows)
 	}

@@ -69,7 +69,7 @@ func TestDemoVisitIsTracked(t *testing.T) {
 // the page shows the last step.
 func visitDemo(t *testing.T, ctx context.Context, base string) {
 	t.Helper()
-	act(t, ctx,
+	browsertest.Do(t, ctx,
 		chromedp.EmulateViewport(1280, 800),
 		chromedp.Navigate(base+"/demo/"),
 		chromedp.WaitVisible(chromedp.CSS("#card-movie2")),
@@ -83,7 +83,7 @@ func visitDemo(t *testing.T, ctx context.Context, base string) {
 		chromedp.WaitVisible(chromedp.CSS("#more-movie6")), // on Northbound's page only
 	)
 	// The page's log shows each call and, once sent, its eventId.
-	if n := js[int](t, ctx, `document.querySelectorAll("#log div").length`); n != 8 {
+	if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll("#log div").length`); n != 8 {
 		t.Errorf("the demo's log shows %d lines, want the 7 calls and identify", n)
 	}
 }
@@ -114,28 +114,6 @@ func normJSON(t *testing.T, s string) string {
 	return string(b)
 }
 
-// act runs browser steps with a bound on their time.
-func act(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// js evaluates a page expression, awaiting it if it is a Promise.
-func js[T any](t *testing.T, ctx context.Context, expr string) T {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("%s: %v", expr, err)
-	}
-	return v
-}
-
 // waitJS waits until a page expression is true, failing with what says
 // otherwise after timeout.
 func waitJS(t *testing.T, ctx context.Context, expr string, timeout time.Duration, explain string) {
@@ -143,7 +121,7 @@ func waitJS(t *testing.T, ctx context.Context, expr string, timeout time.Duratio
 	wctx, cancel := context.WithTimeout(ctx, timeout+5*time.Second)
 	defer cancel()
 	if _, err := chromedp.Run(wctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(timeout))); err != nil {
-		t.Fatalf("%s: not true within %v (%v); %s", expr, timeout, err, js[string](t, ctx, explain))
+		t.Fatalf("%s: not true within %v (%v); %s", expr, timeout, err, browsertest.Eval[string](t, ctx, explain))
 	}
 }
 

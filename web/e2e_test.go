@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -62,17 +61,17 @@ func TestTrackInBrowserLandsInSQLite(t *testing.T) {
 	pageURL := site.Page("/", fmt.Sprintf(sitePage, collector.URL, tid))
 
 	start := time.Now()
-	run(t, ctx, chromedp.Navigate(pageURL))
+	browsertest.Do(t, ctx, chromedp.Navigate(pageURL))
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`tracklet.ready.then(() => true)`, chromedp.EvalAwaitPromise)); err != nil {
 		t.Fatalf("tracklet.ready: %v", err)
 	}
-	midBefore := eval[bool](t, ctx, `window.midCall.before`)
+	midBefore := browsertest.Eval[bool](t, ctx, `window.midCall.before`)
 	if !midBefore {
 		t.Fatal("the MidLoad call ran after the module was ready; it does not test the loader's queue")
 	}
-	midID := eval[string](t, ctx, `window.midCall.promise`)
-	ids := eval[[]string](t, ctx, trackCalls)
-	flushed := eval[map[string]int](t, ctx, `tracklet.flush()`)
+	midID := browsertest.Eval[string](t, ctx, `window.midCall.promise`)
+	ids := browsertest.Eval[[]string](t, ctx, trackCalls)
+	flushed := browsertest.Eval[map[string]int](t, ctx, `tracklet.flush()`)
 	end := time.Now()
 	t.Logf("flush: %v", flushed)
 
@@ -158,8 +157,8 @@ func TestInvalidCallRejectsInPageAndStoresNothing(t *testing.T) {
 	collector := browsertest.StartCollector(t)
 	site := browsertest.NewSite(t)
 	tid := collector.CreateTracker("e2e-invalid", site.URL)
-	run(t, ctx, chromedp.Navigate(site.Page("/", fmt.Sprintf(plainPage, collector.URL, tid))))
-	eval[bool](t, ctx, `tracklet.ready.then(() => true)`)
+	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", fmt.Sprintf(plainPage, collector.URL, tid))))
+	browsertest.Eval[bool](t, ctx, `tracklet.ready.then(() => true)`)
 
 	tests := []struct{ call, field string }{
 		{`tracklet.track("")`, "eventType"},
@@ -172,40 +171,19 @@ func TestInvalidCallRejectsInPageAndStoresNothing(t *testing.T) {
 		{`tracklet.track("View", {s: "x".repeat(1100)})`, "properties"},
 	}
 	for _, tt := range tests {
-		msg := eval[string](t, ctx, tt.call+`.then(() => "resolved", (e) => e instanceof Error ? e.message : "not an Error: " + e)`)
+		msg := browsertest.Eval[string](t, ctx, tt.call+`.then(() => "resolved", (e) => e instanceof Error ? e.message : "not an Error: " + e)`)
 		if !strings.HasPrefix(msg, tt.field+":") {
 			t.Errorf("%s: rejected with %q, want a message naming %s", tt.call, msg, tt.field)
 		}
 	}
 	// One valid event after the invalid ones proves the tracker still works
 	// and gives the store something to compare with.
-	id := eval[string](t, ctx, `tracklet.track("AfterInvalid")`)
-	eval[map[string]int](t, ctx, `tracklet.flush()`)
+	id := browsertest.Eval[string](t, ctx, `tracklet.track("AfterInvalid")`)
+	browsertest.Eval[map[string]int](t, ctx, `tracklet.flush()`)
 	collector.WaitForEvents(ctx, tid, 1, 5*time.Second)
 	time.Sleep(300 * time.Millisecond) // give a stray invalid batch time to arrive
 	rows := collector.Events(ctx, tid)
 	if len(rows) != 1 || rows[0].EventID != id || rows[0].EventType != "AfterInvalid" {
 		t.Fatalf("store holds %+v, want only the valid event %s", rows, id)
 	}
-}
-
-func run(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// eval runs a page expression, awaiting it if it is a Promise.
-func eval[T any](t *testing.T, ctx context.Context, expr string) T {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
-		t.Fatalf("%s: %v", expr, err)
-	}
-	return v
 }
