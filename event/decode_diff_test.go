@@ -141,3 +141,43 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	}
 }
+
+var propertiesSeeds = []string{
+	``, `{}`, ` { } `, `{"a":"b"}`, `{"numberOfRatings":"12","x1":-1.5e3,"ok":true,"no":false}`, `{"a":null}`,
+	`{"a":{}}`, `{"a":[]}`, `{"a":1,"a":2}`, `{"A":1}`, `{"a_b":1}`, `{"\u0061":1}`, `{"a":"\u00e9\""}`, `{"a":1}x`,
+	`{"a":1} {}`, `{"a":1,}`, `{"a" 1}`, `{"a":01}`, `{"a":tru}`, `{"a":1`, `[1]`, `"x"`, "{\"a\":\"\xff\"}", "\u00a0{}",
+	`{"a":"b"}` + "\n", "\t{\"a\":1}\r",
+}
+
+// FuzzPropertiesQuick holds quickPropertiesValid to checkProperties' token
+// reading: it may say "look closer" for a valid string, never "valid" for
+// an invalid one.
+//
+//	go test ./event -run '^$' -fuzz FuzzPropertiesQuick -fuzztime 30s
+func FuzzPropertiesQuick(f *testing.F) {
+	for _, s := range propertiesSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { comparePropertiesCheck(t, s) })
+}
+
+func TestPropertiesQuickMatchesTokens(t *testing.T) {
+	for _, s := range propertiesSeeds {
+		comparePropertiesCheck(t, s)
+	}
+	for _, s := range []string{`{}`, `{"a":"b"}`, `{"numberOfRatings":"12","x1":-1.5e3,"ok":true,"no":false}`, " {\"a\":1}\n"} {
+		if !quickPropertiesValid(s) {
+			t.Errorf("%q: the quick check does not see that it is valid", s)
+		}
+	}
+}
+
+func comparePropertiesCheck(t *testing.T, s string) {
+	t.Helper()
+	if !quickPropertiesValid(s) {
+		return
+	}
+	if rule := checkProperties(s, map[string]any{}); rule != "" { // a map: the token path
+		t.Fatalf("%q: quick check says valid, tokens say %s", s, rule)
+	}
+}

@@ -85,6 +85,9 @@ func checkProperties(s string, into map[string]any) string {
 	if n := utf8.RuneCountInString(s); n > MaxPropertiesLength {
 		return "longer than " + strconv.Itoa(MaxPropertiesLength) + " characters"
 	}
+	if into == nil && quickPropertiesValid(s) {
+		return "" // the common case, without a json.Decoder's allocations
+	}
 	dec := json.NewDecoder(bytes.NewReader([]byte(s)))
 	dec.UseNumber()
 	const notObject = `not a JSON object (expected e.g. {"itemId":"movie1"})`
