@@ -56,7 +56,7 @@ func (h *Handler) serveEvents(w *recorder, r *http.Request) {
 		h.reject(w, rej, status, errName(status), err.Error())
 		return
 	}
-	rej.Body = string(body[:min(len(body), server.MaxRejectedBody)])
+	w.body = body // copied into rej only if the request is refused
 
 	req, err := event.DecodeRequest(body)
 	if err == nil {
@@ -245,6 +245,9 @@ func errName(status int) string {
 // reject answers a refused request and logs it for `tracklet rejected`.
 func (h *Handler) reject(w *recorder, rej *server.Rejection, status int, errorType, message string) {
 	rej.Status, rej.Reason = status, message
+	if rej.Body == "" && w.body != nil {
+		rej.Body = string(w.body[:min(len(w.body), server.MaxRejectedBody)])
+	}
 	h.stats.rejected.Add(1)
 	if h.cfg.Observer != nil {
 		h.cfg.Observer.Events(0, 0, w.events)

@@ -214,6 +214,7 @@ type recorder struct {
 	wrote      bool
 	trackingID string // of a PutEvents request, once known
 	events     int
+	body       []byte // of a PutEvents request, once read
 }
 
 func (r *recorder) WriteHeader(code int) {

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -175,6 +176,13 @@ func runChild(target string) error {
 			io.WriteString(w, "{}")
 		})
 	case "collector":
+		// As `tracklet serve` does (server/cmd/tracklet/gc.go).
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(400)
+		}
+		if os.Getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(64 << 20)
+		}
 		dir, err := os.MkdirTemp("", "tracklet-load-")
 		if err != nil {
 			return err
