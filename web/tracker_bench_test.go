@@ -59,7 +59,6 @@ const benchCalls = `(async () => {
 // build`. Targets (issue 4): calls ≤ 20 ms, stored ≤ 300 ms, wire ≤ 150 KB,
 // ready warm ≤ 150 ms.
 func BenchmarkBrowserTracker(b *testing.B) {
-	reportSizes(b)
 	// The collector's rate limits are set to their documented defaults
 	// (a burst of twice the rate); limits are the collector's to measure.
 	collector := browsertest.StartCollector(b, "--rate-limit-tracker-burst", "10000", "--access-log=false")
@@ -84,11 +83,11 @@ func BenchmarkBrowserTracker(b *testing.B) {
 			return err
 		})))
 		must(b, chromedp.Do(ctx, chromedp.Navigate(url)))
-		sum.coldReady += evalB[float64](b, ctx, `tracklet.ready.then(() => performance.now() - tagAt)`)
+		sum.coldReady += browsertest.Eval[float64](b, ctx, `tracklet.ready.then(() => performance.now() - tagAt)`)
 
 		proxy.Reset()
 		must(b, chromedp.Do(ctx, chromedp.Navigate(url)))
-		sum.warmReady += evalB[float64](b, ctx, `tracklet.ready.then(() => performance.now() - tagAt)`)
+		sum.warmReady += browsertest.Eval[float64](b, ctx, `tracklet.ready.then(() => performance.now() - tagAt)`)
 		byRoute, _ := proxy.Requests()
 		in, out := proxy.Bytes()
 		for _, n := range byRoute {
@@ -98,7 +97,7 @@ func BenchmarkBrowserTracker(b *testing.B) {
 
 		proxy.Reset()
 		busy0 := taskSeconds(b, ctx)
-		got := evalB[struct {
+		got := browsertest.Eval[struct {
 			StartedAt int64
 			CallsMs   float64
 		}](b, ctx, benchCalls)
@@ -112,7 +111,7 @@ func BenchmarkBrowserTracker(b *testing.B) {
 			last = max(last, r.ReceivedAtMs)
 		}
 		// Let the page finish with the answers before reading its time.
-		evalB[bool](b, ctx, `(async () => { while (tracklet.stats().queued > 0) await new Promise((r) => setTimeout(r, 5)); return true; })()`)
+		browsertest.Eval[bool](b, ctx, `(async () => { while (tracklet.stats().queued > 0) await new Promise((r) => setTimeout(r, 5)); return true; })()`)
 		sum.busy += (taskSeconds(b, ctx) - busy0) * 1000
 		sum.calls += got.CallsMs
 		sum.stored += float64(last - got.StartedAt)
@@ -121,6 +120,7 @@ func BenchmarkBrowserTracker(b *testing.B) {
 		sum.requests += float64(byRoute["POST /events"])
 		sum.wire += float64(in + out)
 	}
+	reportSizes(b)
 	n := float64(b.N)
 	b.ReportMetric(sum.calls/n, "calls-ms")
 	b.ReportMetric(sum.busy/n, "busy-ms")
@@ -165,17 +165,6 @@ func taskSeconds(b *testing.B, ctx context.Context) float64 {
 		}
 		return fmt.Errorf("no TaskDuration among the page's metrics")
 	})))
-	return v
-}
-
-func evalB[T any](b *testing.B, ctx context.Context, expr string) T {
-	b.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
-		b.Fatalf("%s: %v", expr, err)
-	}
 	return v
 }
 

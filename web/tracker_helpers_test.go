@@ -114,7 +114,7 @@ func tail(s string, lines int) string {
 // noPageErrors fails t if the page saw an exception the tracker threw.
 func noPageErrors(t *testing.T, ctx context.Context) {
 	t.Helper()
-	if errs := eval[[]string](t, ctx, `window.pageErrors`); len(errs) > 0 {
+	if errs := browsertest.Eval[[]string](t, ctx, `window.pageErrors`); len(errs) > 0 {
 		t.Errorf("errors reached the page: %q", errs)
 	}
 }

@@ -28,16 +28,16 @@ func TestTrackerNavigatingAwayRightAfterTrackDelivers(t *testing.T) {
 	tid := collector.CreateTracker("leave", site.URL)
 	next := site.Page("/next", `<!doctype html><p>elsewhere, without the tracker</p>`)
 	// No interval flush for a minute: only pagehide can send these.
-	run(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, collector.URL, `data-flush-interval="60000"`, ""))))
+	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, collector.URL, `data-flush-interval="60000"`, ""))))
 
 	// Tracked and gone in the same task. The eventIds are chosen here: the
 	// page is gone before it could report the generated ones.
-	eval[bool](t, ctx, `tracklet.ready.then(() => true)`)
+	browsertest.Eval[bool](t, ctx, `tracklet.ready.then(() => true)`)
 	var ids []string
 	for i := range 25 {
 		ids = append(ids, fmt.Sprintf("leave-%d-%d", time.Now().UnixNano(), i))
 	}
-	eval[bool](t, ctx, fmt.Sprintf(`(() => {
+	browsertest.Eval[bool](t, ctx, fmt.Sprintf(`(() => {
   const ids = %q.split(",");
   ids.forEach((id, i) => tracklet.track("Leave", {n: i}, {eventId: id}));
   location.href = %q;
@@ -59,16 +59,16 @@ func TestTrackerTwoTabsOfOneSiteNeverSendAnEventTwice(t *testing.T) {
 	// meanwhile, must leave them to A, whose lease is alive.
 	proxy.Fail(failing)
 	tabA := ctx
-	run(t, tabA, chromedp.Navigate(url))
-	ids := eval[[]string](t, tabA, trackN("TabA", 10))
+	browsertest.Do(t, tabA, chromedp.Navigate(url))
+	ids := browsertest.Eval[[]string](t, tabA, trackN("TabA", 10))
 	tabB := browsertest.NewTab(t, ctx)
-	run(t, tabB, chromedp.Navigate(url))
-	if q := eval[int](t, tabB, `tracklet.ready.then((t) => t.stats().queued)`); q != 0 {
+	browsertest.Do(t, tabB, chromedp.Navigate(url))
+	if q := browsertest.Eval[int](t, tabB, `tracklet.ready.then((t) => t.stats().queued)`); q != 0 {
 		t.Errorf("tab B took %d events of the live tab A", q)
 	}
-	ids = append(ids, eval[[]string](t, tabB, trackN("TabB", 10))...)
+	ids = append(ids, browsertest.Eval[[]string](t, tabB, trackN("TabB", 10))...)
 	for name, tab := range map[string]context.Context{"A": tabA, "B": tabB} {
-		if s := eval[map[string]int](t, tab, `tracklet.stats()`); s["stored"] != 10 {
+		if s := browsertest.Eval[map[string]int](t, tab, `tracklet.stats()`); s["stored"] != 10 {
 			t.Errorf("tab %s keeps %d events in storage, want its own 10: %v", name, s["stored"], s)
 		}
 	}
@@ -84,17 +84,17 @@ func TestTrackerTwoTabsOfOneSiteNeverSendAnEventTwice(t *testing.T) {
 	if err := chromedp.Do(tabC); err != nil {
 		t.Fatal(err)
 	}
-	run(t, tabC, chromedp.Navigate(url))
-	ids = append(ids, eval[[]string](t, tabC, trackN("TabC", 5))...)
-	eval[map[string]int](t, tabC, `tracklet.flush()`)
+	browsertest.Do(t, tabC, chromedp.Navigate(url))
+	ids = append(ids, browsertest.Eval[[]string](t, tabC, trackN("TabC", 5))...)
+	browsertest.Eval[map[string]int](t, tabC, `tracklet.flush()`)
 	closeC()
 	time.Sleep(300 * time.Millisecond) // its keepalive requests are refused
-	if n := eval[int](t, tabB, `Object.keys(localStorage).filter((k) => k.includes(":e:")).length`); n != 5 {
+	if n := browsertest.Eval[int](t, tabB, `Object.keys(localStorage).filter((k) => k.includes(":e:")).length`); n != 5 {
 		t.Errorf("the closed tab left %d events in storage, want its 5", n)
 	}
 	proxy.Fail(nil)
-	run(t, tabB, chromedp.Reload())
-	eval[bool](t, tabB, `tracklet.ready.then(() => true)`)
+	browsertest.Do(t, tabB, chromedp.Reload())
+	browsertest.Eval[bool](t, tabB, `tracklet.ready.then(() => true)`)
 	waitStored(t, ctx, collector, tid, ids, 10*time.Second)
 	noPageErrors(t, tabA)
 }
@@ -128,10 +128,10 @@ func TestTrackerWithoutUsableStorage(t *testing.T) {
 			// The collector refuses at first, so that the events must wait
 			// somewhere: in memory, as storage takes nothing.
 			proxy.Fail(func(*http.Request) int { return http.StatusServiceUnavailable })
-			run(t, ctx, chromedp.Navigate(site.Page("/"+tt.name, trackerPage(collector.URL, tid, proxy.URL, fastRetries, tt.head))))
-			ids := eval[[]string](t, ctx, trackN("NoStorage", 15))
-			eval[map[string]int](t, ctx, `tracklet.flush()`)
-			s := eval[map[string]int](t, ctx, `tracklet.stats()`)
+			browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/"+tt.name, trackerPage(collector.URL, tid, proxy.URL, fastRetries, tt.head))))
+			ids := browsertest.Eval[[]string](t, ctx, trackN("NoStorage", 15))
+			browsertest.Eval[map[string]int](t, ctx, `tracklet.flush()`)
+			s := browsertest.Eval[map[string]int](t, ctx, `tracklet.stats()`)
 			if s["stored"] != 0 || s["queued"] != 15 || (s["storageErrors"] > 0) != tt.wantErrors {
 				t.Errorf("stats with storage %s: %v", tt.name, s)
 			}
@@ -141,7 +141,7 @@ func TestTrackerWithoutUsableStorage(t *testing.T) {
 			rows = collector.Events(ctx, tid)[before:]
 			checkExactlyOnce(t, rows, ids)
 			noPageErrors(t, ctx)
-			eval[bool](t, ctx, `(() => { try { localStorage.clear(); } catch (e) {} return true; })()`)
+			browsertest.Eval[bool](t, ctx, `(() => { try { localStorage.clear(); } catch (e) {} return true; })()`)
 		})
 	}
 }
@@ -158,27 +158,27 @@ func TestTrackerConsent(t *testing.T) {
 	const savedKeys = `Object.keys(localStorage).filter((k) => k.startsWith("tracklet:") && k.includes(":e:")).length`
 
 	// Pending: tracked, kept in memory, not sent, not saved.
-	run(t, ctx, chromedp.Navigate(site.Page("/granted", trackerPage(collector.URL, granted, proxy.URL, attrs, ""))))
-	ids := eval[[]string](t, ctx, trackN("Pending", 5))
+	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/granted", trackerPage(collector.URL, granted, proxy.URL, attrs, ""))))
+	ids := browsertest.Eval[[]string](t, ctx, trackN("Pending", 5))
 	time.Sleep(500 * time.Millisecond) // five flush intervals
 	if byRoute, _ := proxy.Requests(); byRoute["POST /events"] != 0 {
 		t.Errorf("%d requests sent while consent was pending", byRoute["POST /events"])
 	}
-	if n := eval[int](t, ctx, savedKeys); n != 0 {
+	if n := browsertest.Eval[int](t, ctx, savedKeys); n != 0 {
 		t.Errorf("%d events saved in localStorage while consent was pending", n)
 	}
-	if st := eval[string](t, ctx, `tracklet.consentState()`); st != "pending" {
+	if st := browsertest.Eval[string](t, ctx, `tracklet.consentState()`); st != "pending" {
 		t.Errorf("consentState() = %q", st)
 	}
 	// Granted: what waited goes out, and so does what follows.
-	eval[bool](t, ctx, `(tracklet.consent(true), true)`)
-	ids = append(ids, eval[[]string](t, ctx, trackN("Granted", 2))...)
+	browsertest.Eval[bool](t, ctx, `(tracklet.consent(true), true)`)
+	ids = append(ids, browsertest.Eval[[]string](t, ctx, trackN("Granted", 2))...)
 	waitStored(t, ctx, collector, granted, ids, 10*time.Second)
 
 	// Denied: what waited is discarded; later calls record nothing.
-	run(t, ctx, chromedp.Navigate(site.Page("/denied", trackerPage(collector.URL, denied, proxy.URL, attrs, ""))))
-	eval[[]string](t, ctx, trackN("Pending", 5))
-	got := eval[[]any](t, ctx, `(async () => {
+	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/denied", trackerPage(collector.URL, denied, proxy.URL, attrs, ""))))
+	browsertest.Eval[[]string](t, ctx, trackN("Pending", 5))
+	got := browsertest.Eval[[]any](t, ctx, `(async () => {
   tracklet.consent(false);
   const after = await tracklet.track("AfterDenial");
   await tracklet.flush();
@@ -191,7 +191,7 @@ func TestTrackerConsent(t *testing.T) {
 	if rows := collector.Events(ctx, denied); len(rows) != 0 {
 		t.Errorf("the collector stored %d events of a visitor who denied consent", len(rows))
 	}
-	if n := eval[int](t, ctx, savedKeys); n != 0 {
+	if n := browsertest.Eval[int](t, ctx, savedKeys); n != 0 {
 		t.Errorf("%d events left in localStorage after denial", n)
 	}
 	noPageErrors(t, ctx)
@@ -203,7 +203,7 @@ func TestTrackerESModuleCreateTracker(t *testing.T) {
 	site := browsertest.NewSite(t)
 	tid1 := collector.CreateTracker("esm-1", site.URL)
 	tid2 := collector.CreateTracker("esm-2", site.URL)
-	run(t, ctx, chromedp.Navigate(site.Page("/", fmt.Sprintf(`<!doctype html><script type="module">
+	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", fmt.Sprintf(`<!doctype html><script type="module">
 import { createTracker } from "%s/tracklet.mjs";
 window.result = (async () => {
   let bad;
@@ -217,7 +217,7 @@ window.result = (async () => {
   return { bad, threw, ids1, ids2, sent: (await t1.flush()).sent + (await t2.flush()).sent };
 })();
 </script>`, collector.URL, tid1, tid2))))
-	got := eval[struct {
+	got := browsertest.Eval[struct {
 		Bad, Threw string
 		IDs1, IDs2 []string
 		Sent       int
@@ -236,8 +236,8 @@ func TestTrackerBatchedCallsKeepTheirMomentAndValues(t *testing.T) {
 	collector := browsertest.StartCollector(t)
 	site := browsertest.NewSite(t)
 	tid := collector.CreateTracker("batched", site.URL)
-	run(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, collector.URL, fastRetries, ""))))
-	got := eval[struct {
+	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, collector.URL, fastRetries, ""))))
+	got := browsertest.Eval[struct {
 		IDs    []string
 		Before float64
 		After  float64

@@ -23,9 +23,9 @@ func TestTrackerSplitsBatchesTheCollectorRefusesWith413(t *testing.T) {
 	proxy := browsertest.NewProxy(t, collector.URL)
 	site := browsertest.NewSite(t)
 	tid := collector.CreateTracker("413", site.URL)
-	run(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, proxy.URL, fastRetries, ""))))
+	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, proxy.URL, fastRetries, ""))))
 
-	got := eval[struct {
+	got := browsertest.Eval[struct {
 		IDs     []string
 		Huge    string
 		Dropped []struct {
@@ -58,7 +58,7 @@ func TestTrackerSplitsBatchesTheCollectorRefusesWith413(t *testing.T) {
 	if byRoute, _ := proxy.Requests(); byRoute["POST /events"] <= 3 {
 		t.Errorf("%d requests: the batches were not split", byRoute["POST /events"])
 	}
-	if s := eval[map[string]int](t, ctx, `tracklet.stats()`); s["dropped"] != 1 || s["sent"] != 20 || s["queued"] != 0 || s["stored"] != 0 {
+	if s := browsertest.Eval[map[string]int](t, ctx, `tracklet.stats()`); s["dropped"] != 1 || s["sent"] != 20 || s["queued"] != 0 || s["stored"] != 0 {
 		t.Errorf("stats: %v", s)
 	}
 	noPageErrors(t, ctx)
@@ -84,16 +84,16 @@ func TestTrackerClockSkewIsCorrectedByTheCollector(t *testing.T) {
 			if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: shift}); err != nil {
 				t.Fatal(err)
 			}
-			run(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, collector.URL, fastRetries, ""))))
-			if d := time.Duration(eval[float64](t, ctx, `Date.now()`))*time.Millisecond - time.Duration(time.Now().UnixMilli())*time.Millisecond; (d - skew).Abs() > 2*time.Second {
+			browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, collector.URL, fastRetries, ""))))
+			if d := time.Duration(browsertest.Eval[float64](t, ctx, `Date.now()`))*time.Millisecond - time.Duration(time.Now().UnixMilli())*time.Millisecond; (d - skew).Abs() > 2*time.Second {
 				t.Fatalf("the page's clock is off by %v, want %v", d, skew)
 			}
 
 			start := time.Now()
-			ids := eval[[]string](t, ctx, trackN("Now", 3))
+			ids := browsertest.Eval[[]string](t, ctx, trackN("Now", 3))
 			// An event that happened a minute before the call, by the page's clock.
-			past := eval[string](t, ctx, `tracklet.track("AMinuteAgo", {}, {sentAt: Date.now() - 60000})`)
-			eval[map[string]int](t, ctx, `tracklet.flush()`)
+			past := browsertest.Eval[string](t, ctx, `tracklet.track("AMinuteAgo", {}, {sentAt: Date.now() - 60000})`)
+			browsertest.Eval[map[string]int](t, ctx, `tracklet.flush()`)
 			end := time.Now()
 			rows := waitStored(t, ctx, collector, tid, append(ids, past), 10*time.Second)
 

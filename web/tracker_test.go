@@ -37,14 +37,14 @@ func TestTrackerRetriesWhileTheCollectorAnswers503(t *testing.T) {
 		}
 		return 0
 	})
-	run(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, proxy.URL, fastRetries, ""))))
-	eval[bool](t, ctx, `tracklet.ready.then(() => { window.failures = 0; tracklet.on("error", () => failures++); return true; })`)
-	ids := eval[[]string](t, ctx, trackN("During503", 30))
+	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, proxy.URL, fastRetries, ""))))
+	browsertest.Eval[bool](t, ctx, `tracklet.ready.then(() => { window.failures = 0; tracklet.on("error", () => failures++); return true; })`)
+	ids := browsertest.Eval[[]string](t, ctx, trackN("During503", 30))
 	waitStored(t, ctx, collector, tid, ids, 15*time.Second)
 
 	_, faults := proxy.Requests()
-	stats := eval[map[string]int](t, ctx, `tracklet.stats()`)
-	failures := eval[int](t, ctx, `window.failures`)
+	stats := browsertest.Eval[map[string]int](t, ctx, `tracklet.stats()`)
+	failures := browsertest.Eval[int](t, ctx, `window.failures`)
 	if faults == 0 || stats["retries"] == 0 || failures == 0 {
 		t.Errorf("no 503 was seen: %d injected, stats %v, %d error notices", faults, stats, failures)
 	}
@@ -62,32 +62,32 @@ func TestTrackerCollectorDownPageReloadedCollectorUp(t *testing.T) {
 	tid := collector.CreateTracker("down", site.URL)
 	url := site.Page("/", trackerPage(cdn.URL, tid, collector.URL, fastRetries, ""))
 
-	run(t, ctx, chromedp.Navigate(url))
-	ids := eval[[]string](t, ctx, trackN("BeforeDown", 5))
-	eval[map[string]int](t, ctx, `tracklet.flush()`)
+	browsertest.Do(t, ctx, chromedp.Navigate(url))
+	ids := browsertest.Eval[[]string](t, ctx, trackN("BeforeDown", 5))
+	browsertest.Eval[map[string]int](t, ctx, `tracklet.flush()`)
 	collector.WaitForEvents(ctx, tid, 5, 5*time.Second)
 
 	collector.Kill()
-	ids = append(ids, eval[[]string](t, ctx, trackN("WhileDown", 10))...)
-	if sent := eval[int](t, ctx, `tracklet.flush().then((r) => r.sent)`); sent != 0 {
+	ids = append(ids, browsertest.Eval[[]string](t, ctx, trackN("WhileDown", 10))...)
+	if sent := browsertest.Eval[int](t, ctx, `tracklet.flush().then((r) => r.sent)`); sent != 0 {
 		t.Fatalf("flush sent %d events to a dead collector", sent)
 	}
-	if stored := eval[int](t, ctx, `tracklet.stats().stored`); stored != 10 {
+	if stored := browsertest.Eval[int](t, ctx, `tracklet.stats().stored`); stored != 10 {
 		t.Fatalf("%d events saved in localStorage before the reload, want 10", stored)
 	}
 
 	// The reload happens while the collector is still down: what the old
 	// page could not send, the new page finds in storage.
-	run(t, ctx, chromedp.Reload())
-	claimed := eval[int](t, ctx, `tracklet.ready.then((t) => t.stats().queued)`)
+	browsertest.Do(t, ctx, chromedp.Reload())
+	claimed := browsertest.Eval[int](t, ctx, `tracklet.ready.then((t) => t.stats().queued)`)
 	if claimed != 10 {
 		t.Errorf("the reloaded page took over %d saved events, want 10", claimed)
 	}
-	ids = append(ids, eval[[]string](t, ctx, trackN("AfterReload", 3))...)
+	ids = append(ids, browsertest.Eval[[]string](t, ctx, trackN("AfterReload", 3))...)
 
 	collector.Restart()
 	waitStored(t, ctx, collector, tid, ids, 15*time.Second)
-	if s := eval[map[string]int](t, ctx, `tracklet.stats()`); s["stored"] != 0 || s["queued"] != 0 {
+	if s := browsertest.Eval[map[string]int](t, ctx, `tracklet.stats()`); s["stored"] != 0 || s["queued"] != 0 {
 		t.Errorf("after delivery the page still keeps events: %v", s)
 	}
 	noPageErrors(t, ctx)
@@ -99,12 +99,12 @@ func TestTrackerCollectorKilledAndRestartedDuringABurst(t *testing.T) {
 	collector := browsertest.StartCollector(t)
 	site := browsertest.NewSite(t)
 	tid := collector.CreateTracker("burst", site.URL)
-	run(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(cdn.URL, tid, collector.URL, fastRetries, ""))))
-	eval[bool](t, ctx, `tracklet.ready.then(() => true)`)
+	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(cdn.URL, tid, collector.URL, fastRetries, ""))))
+	browsertest.Eval[bool](t, ctx, `tracklet.ready.then(() => true)`)
 
 	// 10 events every 20 ms for about a second, paced by the page's own
 	// timers so that the burst goes on while the collector dies.
-	eval[bool](t, ctx, `(() => {
+	browsertest.Eval[bool](t, ctx, `(() => {
   window.burst = {ids: [], done: false};
   (async () => {
     for (let round = 0; round < 50; round++) {
@@ -118,15 +118,15 @@ func TestTrackerCollectorKilledAndRestartedDuringABurst(t *testing.T) {
 })()`)
 	collector.WaitForEvents(ctx, tid, 50, 10*time.Second)
 	collector.Kill()
-	if eval[bool](t, ctx, `burst.done`) {
+	if browsertest.Eval[bool](t, ctx, `burst.done`) {
 		t.Fatal("the burst ended before the collector was killed; the test proves nothing")
 	}
 	time.Sleep(300 * time.Millisecond)
 	collector.Restart()
-	if !eval[bool](t, ctx, `(async () => { while (!burst.done) await new Promise((r) => setTimeout(r, 20)); return true; })()`) {
+	if !browsertest.Eval[bool](t, ctx, `(async () => { while (!burst.done) await new Promise((r) => setTimeout(r, 20)); return true; })()`) {
 		t.Fatal("burst did not finish")
 	}
-	ids := eval[[]string](t, ctx, `burst.ids`)
+	ids := browsertest.Eval[[]string](t, ctx, `burst.ids`)
 	if len(ids) != 500 {
 		t.Fatalf("%d eventIds from 500 track calls", len(ids))
 	}
