@@ -13,6 +13,9 @@ import (
 	"github.com/tracklet/tracklet/wasm/tracker"
 )
 
+// defaultMaxInFlight is the browser's default of tracker.Config.MaxInFlight.
+const defaultMaxInFlight = 4
+
 // readConfig reads the object given to __trackletWasm.create. Durations are
 // in milliseconds, as everywhere in JavaScript; numbers and booleans may
 // come as the strings of data- attributes.
@@ -33,6 +36,12 @@ func readConfig(v js.Value) (cfg tracker.Config, opt options, err error) {
 	cfg.RetryBase = r.ms("retryBase")
 	cfg.RetryMax = r.ms("retryMax")
 	cfg.SessionTimeout = r.ms("sessionTimeout")
+	// Chromium opens six connections per host; four requests in flight
+	// deliver a burst in a quarter of the round trips and leave two.
+	cfg.MaxInFlight = r.int("maxInFlight")
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = defaultMaxInFlight
+	}
 	opt.storage = r.bool("storage", true)
 	opt.maxBytes = r.int("maxStorageBytes")
 	if opt.maxBytes <= 0 {

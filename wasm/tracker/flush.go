@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/tracklet/tracklet/event"
@@ -48,83 +49,125 @@ func (t *Tracker) Flush(ctx context.Context) Result {
 		notices = append(notices, Notice{Kind: Dropped, EventIDs: ids, Err: err})
 	}
 
-	// Batches leave the queue one at a time, just before they are sent:
-	// until then Unload (a page being left) can still take them.
+	// Batches leave the queue just before they are sent, MaxInFlight at
+	// a time: until then Unload (a page being left) can still take them.
 	for taken < due && !retry {
 		t.mu.Lock()
-		if len(t.queue) == 0 {
+		var group [][]entry
+		n := 0
+		for len(group) < t.cfg.MaxInFlight && taken+n < due && n < len(t.queue) {
+			b := batches(t.queue[n:], min(t.cfg.BatchSize, due-taken-n))[0]
+			group = append(group, b)
+			n += len(b)
+		}
+		if n == 0 {
 			t.mu.Unlock()
 			break
 		}
-		b := batches(t.queue, min(t.cfg.BatchSize, due-taken))[0]
-		t.queue = t.queue[len(b):]
-		t.inFlight = len(b)
+		t.queue = t.queue[n:]
+		t.inFlight = n
 		t.mu.Unlock()
-		taken += len(b)
+		taken += n
 
 		// Give up events that waited too long, whatever happens next.
 		now := t.clock.Now()
-		var expired, live []entry
-		for _, e := range b {
-			if now.Sub(e.queuedAt) > t.cfg.MaxAge {
-				expired = append(expired, e)
-			} else {
-				live = append(live, e)
+		live := make([][]entry, len(group))
+		for i, b := range group {
+			var expired []entry
+			for _, e := range b {
+				if now.Sub(e.queuedAt) > t.cfg.MaxAge {
+					expired = append(expired, e)
+				} else {
+					live[i] = append(live[i], e)
+				}
+			}
+			if len(expired) > 0 {
+				drop(expired, errors.New("not delivered within "+t.cfg.MaxAge.String()))
 			}
 		}
-		if len(expired) > 0 {
-			drop(expired, errors.New("not delivered within "+t.cfg.MaxAge.String()))
+
+		// The first attempt of each batch goes out at once; the answers
+		// are then taken in order, as if they had come one by one.
+		first := make([]error, len(live))
+		if len(live) == 1 {
+			if len(live[0]) > 0 {
+				first[0] = t.transport.Send(ctx, t.request(live[0]))
+			}
+		} else {
+			var wg sync.WaitGroup
+			for i, b := range live {
+				if len(b) == 0 {
+					continue
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					first[i] = t.transport.Send(ctx, t.request(b))
+				}()
+			}
+			wg.Wait()
 		}
 
 		var requeue []entry
-		work := [][]entry{}
-		if len(live) > 0 {
-			work = append(work, live)
-		}
-		for len(work) > 0 {
-			b := work[0]
-			work = work[1:]
-			if retry {
-				requeue = append(requeue, b...)
+		for i, b := range live {
+			if len(b) == 0 {
 				continue
 			}
-			err := t.transport.Send(ctx, t.request(b))
-			var se *SendError
-			switch {
-			case err == nil:
-				res.Sent += len(b)
-				ids := eventIDs(b)
-				sent = append(sent, ids...)
-				notices = append(notices, Notice{Kind: Sent, EventIDs: ids})
-			case errors.As(err, &se) && se.Status == 413 && len(b) > 1:
-				// Too large for the collector: try each half on its own.
-				half := len(b) / 2
-				work = append([][]entry{b[:half:half], b[half:]}, work...)
-			case IsRetryable(err):
-				retry = true
-				failedReqs++
-				failedEvs += len(b)
-				var out []entry
-				for _, e := range b {
-					e.attempts++
-					if e.attempts >= t.cfg.MaxAttempts {
-						out = append(out, e)
-					} else {
-						requeue = append(requeue, e)
+			type attempt struct {
+				b    []entry
+				err  error
+				sent bool // err is the answer already
+			}
+			work := []attempt{{b: b, err: first[i], sent: true}}
+			for len(work) > 0 {
+				a := work[0]
+				work = work[1:]
+				if !a.sent {
+					if retry {
+						requeue = append(requeue, a.b...)
+						continue
 					}
+					a.err = t.transport.Send(ctx, t.request(a.b))
 				}
-				if len(out) > 0 {
-					drop(out, errors.New("gave up after "+strconv.Itoa(t.cfg.MaxAttempts)+" attempts: "+err.Error()))
+				err, b := a.err, a.b
+				var se *SendError
+				switch {
+				case err == nil:
+					res.Sent += len(b)
+					ids := eventIDs(b)
+					sent = append(sent, ids...)
+					notices = append(notices, Notice{Kind: Sent, EventIDs: ids})
+				case errors.As(err, &se) && se.Status == 413 && len(b) > 1:
+					// Too large for the collector: try each half on its own.
+					half := len(b) / 2
+					work = append([]attempt{{b: b[:half:half]}, {b: b[half:]}}, work...)
+				case IsRetryable(err):
+					retry = true
+					failedReqs++
+					failedEvs += len(b)
+					var out, again []entry
+					for _, e := range b {
+						e.attempts++
+						if e.attempts >= t.cfg.MaxAttempts {
+							out = append(out, e)
+						} else {
+							again = append(again, e)
+						}
+					}
+					if len(out) > 0 {
+						drop(out, errors.New("gave up after "+strconv.Itoa(t.cfg.MaxAttempts)+" attempts: "+err.Error()))
+					}
+					if se != nil {
+						retryAfter = max(retryAfter, se.RetryAfter)
+					}
+					if len(again) > 0 {
+						requeue = append(requeue, again...)
+						notices = append(notices, Notice{Kind: Failed, EventIDs: eventIDs(again), Err: err})
+					}
+				default:
+					failedEvs += len(b)
+					drop(b, err)
 				}
-				if se != nil {
-					retryAfter = se.RetryAfter
-				}
-				if len(requeue) > 0 {
-					notices = append(notices, Notice{Kind: Failed, EventIDs: eventIDs(requeue), Err: err})
-				}
-			default:
-				failedEvs += len(b)
-				drop(b, err)
 			}
 		}
 		t.mu.Lock()

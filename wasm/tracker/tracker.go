@@ -65,6 +65,11 @@ type Config struct {
 	MaxAge time.Duration
 	// RetryBase and RetryMax shape the exponential backoff.
 	RetryBase, RetryMax time.Duration
+	// MaxInFlight is the most requests one flush has on the wire at once;
+	// default 1. More let a burst reach the collector in a fraction of
+	// the round trips (the collector commits concurrent requests together)
+	// at the cost of their order of arrival.
+	MaxInFlight int
 
 	// Store keeps unsent events across page loads; nil keeps them in
 	// memory only.
@@ -108,7 +113,7 @@ func (c Config) withDefaults() (Config, error) {
 		name string
 		v    *int
 		def  int
-	}{{"maxQueue", &c.MaxQueue, DefaultMaxQueue}, {"maxAttempts", &c.MaxAttempts, DefaultMaxAttempts}} {
+	}{{"maxQueue", &c.MaxQueue, DefaultMaxQueue}, {"maxAttempts", &c.MaxAttempts, DefaultMaxAttempts}, {"maxInFlight", &c.MaxInFlight, 1}} {
 		switch {
 		case *f.v == 0:
 			*f.v = f.def
