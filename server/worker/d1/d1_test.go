@@ -324,23 +324,39 @@ func TestSameRowsAsSQLite(t *testing.T) {
 		t.Errorf("rows differ:\n d1:     %q\n sqlite: %q", got, want)
 	}
 
-	// And both read back the same.
-	var read [2][]server.StoredEvent
+	// And both read back the same, whatever the filter.
 	natDB, err := sqlite.Open(ctx, native.Path(), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer natDB.Close()
-	for i, r := range []server.EventReader{natDB, d1.New(wdb)} {
-		for e, err := range r.Events(ctx, server.EventFilter{TrackingID: "tk_a", Limit: 100}) {
-			if err != nil {
-				t.Fatal(err)
+	for _, tc := range []struct {
+		f    server.EventFilter
+		want int
+	}{
+		{server.EventFilter{TrackingID: "tk_a", Limit: 100}, 11},
+		{server.EventFilter{TrackingID: "tk_b"}, 0},
+		{server.EventFilter{AfterSeq: 2, Limit: 5}, 5},
+		{server.EventFilter{AfterSeq: 2, ThroughSeq: 6}, 4}, // an export's snapshot
+		// sentAt is 10 s before receipt: x-* at …279.00x, y-0 at …280.
+		{server.EventFilter{Since: time.Unix(now.Unix()-10, 5e8)}, 1},
+		{server.EventFilter{Until: time.Unix(now.Unix()-10, 5e8)}, 10},
+	} {
+		var read [2][]server.StoredEvent
+		for i, r := range []server.EventReader{natDB, d1.New(wdb)} {
+			for e, err := range r.Events(ctx, tc.f) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				read[i] = append(read[i], *e)
 			}
-			read[i] = append(read[i], *e)
 		}
-	}
-	if !reflect.DeepEqual(read[0], read[1]) {
-		t.Errorf("Events differ:\n sqlite: %+v\n d1:     %+v", read[0], read[1])
+		if len(read[0]) != tc.want {
+			t.Errorf("%+v: sqlite read %d events, want %d", tc.f, len(read[0]), tc.want)
+		}
+		if !reflect.DeepEqual(read[0], read[1]) {
+			t.Errorf("%+v: Events differ:\n sqlite: %+v\n d1:     %+v", tc.f, read[0], read[1])
+		}
 	}
 }
 
