@@ -61,6 +61,8 @@ export interface TrackerConfig {
   /** Backoff: the n-th consecutive failure waits random(0, min(retryMax, retryBase·2ⁿ⁻¹)) (defaults 1000, 60000), at least Retry-After. */
   retryBase?: number;
   retryMax?: number;
+  /** Most requests on the wire at once while a burst is delivered (default 4). */
+  maxInFlight?: number;
   /** A new session starts after this much inactivity (default 1800000, 30 minutes). */
   sessionTimeout?: number;
   /** Use this session id instead of the stored or generated one. */
