@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tracklet/tracklet/server/sqlstore"
+
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -85,7 +87,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	db.rejected.max = opts.MaxRejected
 	if db.rejected.max <= 0 {
-		db.rejected.max = 10000
+		db.rejected.max = sqlstore.DefaultMaxRejected
 	}
 	if err := db.open(ctx); err != nil {
 		db.closeDBs()
