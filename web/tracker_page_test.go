@@ -264,3 +264,44 @@ func TestTrackerBatchedCallsKeepTheirMomentAndValues(t *testing.T) {
 		}
 	}
 }
+
+// optOut is remembered across visits, and Global Privacy Control is an
+// opt-out where the site asks for it to count (data-respect-gpc).
+func TestTrackerOptOutIsRememberedAndGPCRespected(t *testing.T) {
+	ctx := browsertest.Browser(t)
+	collector := browsertest.StartCollector(t)
+	site := browsertest.NewSite(t)
+	tid := collector.CreateTracker("optout", site.URL)
+	url := site.Page("/", trackerPage(collector.URL, tid, collector.URL, fastRetries, ""))
+
+	browsertest.Do(t, ctx, chromedp.Navigate(url))
+	browsertest.Eval[bool](t, ctx, `tracklet.ready.then((t) => (t.optOut(), true))`)
+	browsertest.Do(t, ctx, chromedp.Reload())
+	got := browsertest.Eval[[]any](t, ctx, `(async () => {
+  await tracklet.ready;
+  return [tracklet.consentState(), await tracklet.track("WhileOptedOut")];
+})()`)
+	if len(got) != 2 || got[0] != "denied" || got[1] != nil {
+		t.Errorf("after optOut and a reload: [consentState, track()] = %v, want [denied <nil>]", got)
+	}
+	ids := browsertest.Eval[[]string](t, ctx, `(async () => {
+  tracklet.optIn();
+  return [await tracklet.track("AfterOptIn")];
+})()`)
+
+	// The browser sends GPC; a site that respects it tracks nothing.
+	gpc := `<script>Object.defineProperty(Navigator.prototype, "globalPrivacyControl", {get: () => true});</script>`
+	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/gpc", trackerPage(collector.URL, tid, collector.URL, fastRetries+` data-respect-gpc="true"`, gpc))))
+	got = browsertest.Eval[[]any](t, ctx, `(async () => {
+  await tracklet.ready;
+  return [tracklet.consentState(), await tracklet.track("UnderGPC")];
+})()`)
+	if len(got) != 2 || got[0] != "denied" || got[1] != nil {
+		t.Errorf("with GPC respected: [consentState, track()] = %v, want [denied <nil>]", got)
+	}
+	// The same browser on a page that does not ask to respect it.
+	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/gpc-ignored", trackerPage(collector.URL, tid, collector.URL, fastRetries, gpc))))
+	ids = append(ids, browsertest.Eval[[]string](t, ctx, trackN("GPCIgnored", 1))...)
+	browsertest.Eval[map[string]int](t, ctx, `tracklet.flush()`)
+	waitStored(t, ctx, collector, tid, ids, 10*time.Second)
+}
