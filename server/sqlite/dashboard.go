@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tracklet/tracklet/server"
+	"github.com/tracklet/tracklet/server/sqlstore"
 )
 
 // The dashboard's queries. They read only recent events, and find where
@@ -205,7 +206,7 @@ func (db *DB) RecentEvents(ctx context.Context, f server.StreamFilter, since tim
 			args = append(args, c.value)
 		}
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT seq, `+eventColumns+` FROM events WHERE `+
+	rows, err := db.read.QueryContext(ctx, `SELECT seq, `+sqlstore.EventColumns+` FROM events WHERE `+
 		strings.Join(where, " AND ")+` ORDER BY seq DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: recent events: %w", err)
@@ -213,7 +214,7 @@ func (db *DB) RecentEvents(ctx context.Context, f server.StreamFilter, since tim
 	defer rows.Close()
 	var out []*server.StoredEvent
 	for rows.Next() {
-		e, err := scanEvent(rows)
+		e, err := sqlstore.ScanEvent(rows)
 		if err != nil {
 			return nil, fmt.Errorf("dashboard: recent events: %w", err)
 		}

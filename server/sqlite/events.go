@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"iter"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/tracklet/tracklet/event"
 	"github.com/tracklet/tracklet/server"
+	"github.com/tracklet/tracklet/server/sqlstore"
 )
 
 const (
@@ -232,133 +232,12 @@ const pageSize = 1000
 // Events yields the events f selects in arrival (Seq) order, reading them a
 // page at a time: memory stays constant however many there are.
 func (db *DB) Events(ctx context.Context, f server.EventFilter) iter.Seq2[*server.StoredEvent, error] {
-	return func(yield func(*server.StoredEvent, error) bool) {
-		after, left := f.AfterSeq, f.Limit
-		for {
-			n := pageSize
-			if f.Limit > 0 && left < n {
-				n = left
-			}
-			if n == 0 {
-				return
-			}
-			page, err := db.eventsPage(ctx, f, after, n)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, e := range page {
-				if !yield(e, nil) {
-					return
-				}
-				after = e.Seq
-			}
-			left -= len(page)
-			if len(page) < n {
-				return
-			}
-		}
-	}
-}
-
-func (db *DB) eventsPage(ctx context.Context, f server.EventFilter, after int64, limit int) ([]*server.StoredEvent, error) {
-	var (
-		where = []string{"seq > ?"}
-		args  = []any{after}
-	)
-	if f.TrackingID != "" {
-		where = append(where, "tracking_id = ?")
-		args = append(args, f.TrackingID)
-	}
-	if f.ThroughSeq != 0 {
-		where = append(where, "seq <= ?")
-		args = append(args, f.ThroughSeq)
-	}
-	if !f.Since.IsZero() {
-		where = append(where, "sent_at_ms >= ?")
-		args = append(args, f.Since.UnixMilli())
-	}
-	if !f.Until.IsZero() {
-		where = append(where, "sent_at_ms < ?")
-		args = append(args, f.Until.UnixMilli())
-	}
-	args = append(args, limit)
-	rows, err := db.read.QueryContext(ctx, `SELECT seq, `+eventColumns+` FROM events WHERE `+
-		strings.Join(where, " AND ")+` ORDER BY seq LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("read events: %w", err)
-	}
-	defer rows.Close()
-	out := make([]*server.StoredEvent, 0, limit)
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read events: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read events: %w", err)
-	}
-	return out, nil
-}
-
-func scanEvent(rows *sql.Rows) (*server.StoredEvent, error) {
-	var (
-		e                              server.StoredEvent
-		eventID                        string
-		userID, itemID, recID, props   sql.NullString
-		impression, attribution        sql.NullString
-		value                          sql.NullFloat64
-		sentMs, receivedMs, occurredMs int64
-	)
-	if err := rows.Scan(&e.Seq, &e.TrackingID, &eventID, &e.SessionID, &userID, &e.EventType,
-		&sentMs, &receivedMs, &occurredMs, &itemID, &value, &impression, &recID, &attribution, &props); err != nil {
-		return nil, err
-	}
-	e.EventID = &eventID
-	e.UserID = ptr(userID)
-	e.ItemID = ptr(itemID)
-	e.RecommendationID = ptr(recID)
-	e.Properties = ptr(props)
-	if value.Valid {
-		e.EventValue = &value.Float64
-	}
-	if impression.Valid {
-		if err := json.Unmarshal([]byte(impression.String), &e.Impression); err != nil {
-			return nil, fmt.Errorf("event %d: impression: %w", e.Seq, err)
-		}
-	}
-	if attribution.Valid {
-		e.MetricAttribution = new(event.MetricAttribution)
-		if err := json.Unmarshal([]byte(attribution.String), e.MetricAttribution); err != nil {
-			return nil, fmt.Errorf("event %d: metricAttribution: %w", e.Seq, err)
-		}
-	}
-	e.SentAt = event.Timestamp(float64(sentMs) / 1000)
-	e.ReceivedAt = time.UnixMilli(receivedMs)
-	e.OccurredAt = time.UnixMilli(occurredMs)
-	return &e, nil
-}
-
-func ptr(s sql.NullString) *string {
-	if !s.Valid {
-		return nil
-	}
-	return &s.String
+	return sqlstore.Events(ctx, db.read, f, pageSize)
 }
 
 // DeleteEvents deletes the events of trackingID (every event if it is
 // empty) and returns how many there were. It is for resetting test
 // databases (`serve --memory`), not for production data management.
 func (db *DB) DeleteEvents(ctx context.Context, trackingID string) (int64, error) {
-	q, args := `DELETE FROM events`, []any{}
-	if trackingID != "" {
-		q, args = q+` WHERE tracking_id = ?`, append(args, trackingID)
-	}
-	res, err := db.write.ExecContext(ctx, q, args...)
-	if err != nil {
-		return 0, fmt.Errorf("delete events: %w", err)
-	}
-	return res.RowsAffected()
+	return sqlstore.DeleteEvents(ctx, db.write, trackingID)
 }
