@@ -24,7 +24,7 @@ func (c *clock) add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func openFile(t *testing.T, path string, opts Options) *DB {
+func openFile(t testing.TB, path string, opts Options) *DB {
 	t.Helper()
 	db, err := Open(context.Background(), path, opts)
 	if err != nil {
