@@ -2,10 +2,8 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"iter"
-	"strings"
 	"time"
 
 	"github.com/tracklet/tracklet/event"
@@ -22,18 +20,6 @@ const (
 	// that one commit's latency stays bounded under any load.
 	maxGroup = 512
 )
-
-const eventColumns = `tracking_id, event_id, session_id, user_id, event_type, sent_at_ms, received_at_ms,
-	occurred_at_ms, item_id, event_value, impression, recommendation_id, metric_attribution, properties`
-
-const columnsPerEvent = 14
-
-func insertSQL(n int) string {
-	row := "(" + strings.TrimSuffix(strings.Repeat("?,", columnsPerEvent), ",") + ")"
-	rows := strings.TrimSuffix(strings.Repeat(row+",", n), ",")
-	return "INSERT INTO events (" + eventColumns + ") VALUES " + rows +
-		" ON CONFLICT (tracking_id, event_id) DO NOTHING"
-}
 
 // writeReq is one unit of work for the writer goroutine.
 type writeReq struct {
@@ -98,49 +84,23 @@ func (db *DB) enqueue(ctx context.Context, req *writeReq) error {
 	}
 }
 
-// eventArgs flattens b into the arguments of insertSQL(len(events)),
-// assigning eventIds where missing. It runs on the caller's goroutine so
-// that the writer does as little as possible.
+// eventArgs flattens b into the arguments of
+// sqlstore.InsertEventsSQL(len(events)), assigning eventIds where missing.
+// It runs on the caller's goroutine so that the writer does as little as
+// possible.
 func eventArgs(b *server.Batch) ([]any, error) {
 	r := b.Request
 	if err := server.AssignEventIDs(r); err != nil {
 		return nil, err
 	}
-	received := b.ReceivedAt.UnixMilli()
-	args := make([]any, 0, len(r.EventList)*columnsPerEvent)
+	args := make([]any, 0, len(r.EventList)*sqlstore.ColumnsPerEvent)
 	for i := range r.EventList {
-		e := &r.EventList[i]
-		var impression, attribution any
-		if e.Impression != nil {
-			j, _ := json.Marshal(e.Impression) // []string always marshals
-			impression = string(j)
+		var err error
+		if args, err = sqlstore.AppendEventArgs(args, b, &r.EventList[i]); err != nil {
+			return nil, err
 		}
-		if e.MetricAttribution != nil {
-			j, _ := json.Marshal(e.MetricAttribution)
-			attribution = string(j)
-		}
-		sent := e.SentAt.Time()
-		args = append(args,
-			r.TrackingID, *e.EventID, r.SessionID, nullString(r.UserID), e.EventType,
-			sent.UnixMilli(), received, b.OccurredAt(sent).UnixMilli(),
-			nullString(e.ItemID), nullFloat(e.EventValue), impression,
-			nullString(e.RecommendationID), attribution, nullString(e.Properties))
 	}
 	return args, nil
-}
-
-func nullString(s *string) any {
-	if s == nil {
-		return nil
-	}
-	return *s
-}
-
-func nullFloat(f *float64) any {
-	if f == nil {
-		return nil
-	}
-	return *f
 }
 
 // writer is the only goroutine that writes events. It takes every write
