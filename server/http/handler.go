@@ -129,7 +129,8 @@ func NewHandler(cfg Config) *Handler {
 	}
 	rl := cfg.RateLimits
 	h.ipLimits = newLimiterSet(rl.PerIP, rl.IPBurst)
-	h.trackerLimits = newLimiterSet(rl.PerTracker, max(rl.TrackerBurst, event.MaxEvents))
+	// A burst below one full request would refuse every full request.
+	h.trackerLimits = newLimiterSet(rl.PerTracker, max(burstFor(rl.PerTracker, rl.TrackerBurst), event.MaxEvents))
 	h.started = h.now()
 	return h
 }

@@ -1,0 +1,26 @@
+package http_test
+
+import (
+	"testing"
+
+	trackhttp "github.com/tracklet/tracklet/server/http"
+)
+
+// With no burst configured, a tracker may send twice its per-second rate at
+// once: a page closing sends its whole queue in parallel requests.
+func TestTrackerBurstDefaultsToTwiceTheRate(t *testing.T) {
+	e := newEnv(t, func(c *trackhttp.Config) {
+		c.RateLimits = trackhttp.RateLimits{PerTracker: 100}
+	})
+	tid := e.tracker()
+	full := body(tid, repeatEvents(okEvent, 10)...)
+	for i := 0; i < 20; i++ { // 200 events: exactly the burst
+		if r := e.post(full, nil); r.status != 200 {
+			t.Fatalf("request %d (events %d-%d of a 200-event burst): %d %q", i, i*10, i*10+9, r.status, r.message)
+		}
+	}
+	r := e.post(full, nil)
+	if r.status != 429 || r.header.Get("Retry-After") == "" {
+		t.Fatalf("past the burst: %d, Retry-After %q; want 429 with Retry-After", r.status, r.header.Get("Retry-After"))
+	}
+}
