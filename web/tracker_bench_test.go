@@ -61,7 +61,7 @@ const benchCalls = `(async () => {
 func BenchmarkBrowserTracker(b *testing.B) {
 	// The collector's rate limits are set to their documented defaults
 	// (a burst of twice the rate); limits are the collector's to measure.
-	collector := browsertest.StartCollector(b, "--rate-limit-tracker-burst", "10000", "--access-log=false")
+	collector := browsertest.StartCollector(b, "--access-log=false")
 	proxy := browsertest.NewProxy(b, collector.URL)
 	site := browsertest.NewSite(b)
 	tid := collector.CreateTracker("bench", site.URL)

@@ -19,11 +19,9 @@ import (
 
 func TestTrackerNavigatingAwayRightAfterTrackDelivers(t *testing.T) {
 	ctx := browsertest.Browser(t)
-	// Unload sends its batches all at once. The collector's default
-	// per-tracker burst is (at the time of writing) one request's worth,
-	// which would throttle all but the first and keep the rest for the
-	// site's next visit: correct, but not what this test is about.
-	collector := browsertest.StartCollector(t, "--rate-limit-tracker-burst", "10000")
+	// Unload sends its batches all at once; the collector's default
+	// per-tracker burst must take them.
+	collector := browsertest.StartCollector(t)
 	site := browsertest.NewSite(t)
 	tid := collector.CreateTracker("leave", site.URL)
 	next := site.Page("/next", `<!doctype html><p>elsewhere, without the tracker</p>`)
