@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracklet/tracklet/web/browsertest"
+
 	"github.com/chromedp/chromedp"
 
 	"github.com/tracklet/tracklet/event"
@@ -168,30 +170,7 @@ func page(t *testing.T, html string) string {
 
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	path := os.Getenv("CHROMIUM")
-	if path == "" {
-		for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-			if p, err := exec.LookPath(name); err == nil {
-				path = p
-				break
-			}
-		}
-	}
-	if path == "" {
-		t.Fatal("no Chromium found: install Debian's chromium or set $CHROMIUM")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancel := context.WithTimeout(browsertest.Browser(t), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/tracklet/tracklet/web/internal/browsertest"
+	"github.com/tracklet/tracklet/web/browsertest"
 )
 
 const token = "browser-test-admin-token"

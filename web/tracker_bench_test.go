@@ -13,7 +13,7 @@ import (
 	"github.com/chromedp/cdproto/performance"
 	"github.com/chromedp/chromedp"
 
-	"github.com/tracklet/tracklet/web/internal/browsertest"
+	"github.com/tracklet/tracklet/web/browsertest"
 )
 
 // benchPage is a customer's page with the tracker's tag and nothing else.

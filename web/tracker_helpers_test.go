@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tracklet/tracklet/web/internal/browsertest"
+	"github.com/tracklet/tracklet/web/browsertest"
 )
 
 // trackerPage is a customer's page that loads the tracker from assetsURL

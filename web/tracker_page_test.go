@@ -14,7 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/tracklet/tracklet/web/internal/browsertest"
+	"github.com/tracklet/tracklet/web/browsertest"
 )
 
 func TestTrackerNavigatingAwayRightAfterTrackDelivers(t *testing.T) {

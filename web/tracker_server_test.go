@@ -12,7 +12,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
-	"github.com/tracklet/tracklet/web/internal/browsertest"
+	"github.com/tracklet/tracklet/web/browsertest"
 )
 
 func TestTrackerSplitsBatchesTheCollectorRefusesWith413(t *testing.T) {

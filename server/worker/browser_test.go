@@ -8,11 +8,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tracklet/tracklet/web/browsertest"
 
 	"github.com/chromedp/chromedp"
 )
@@ -105,34 +106,7 @@ func (s *site) page(html string) string {
 // needs (see web/internal/browsertest, which this package cannot import).
 func chromium(t *testing.T) context.Context {
 	t.Helper()
-	path := os.Getenv("CHROMIUM")
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if path != "" {
-			break
-		}
-		path, _ = exec.LookPath(name)
-	}
-	if path == "" {
-		t.Fatal("no Chromium found: install Debian's chromium or set $CHROMIUM")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(ctx) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			t.Fatalf("starting %s: %v", path, err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s did not start within 30 s", path)
-	}
-	return ctx
+	return browsertest.Browser(t)
 }
 
 // evaluate opens url in a new tab of browser and returns the value of the
