@@ -26,7 +26,9 @@ func InsertRejected(ctx context.Context, q Querier, r *server.Rejection) error {
 	if len(body) > server.MaxRejectedBody {
 		body = body[:server.MaxRejectedBody]
 	}
-	body = strings.ToValidUTF8(body, "\uFFFD")
+	// Replacing invalid UTF-8 (a rune cut above, or the client's own) can
+	// lengthen the body: cut it again, at a rune boundary.
+	body = truncate(strings.ToValidUTF8(body, "\uFFFD"), server.MaxRejectedBody)
 	_, err := q.ExecContext(ctx, `INSERT INTO rejected (received_at_ms, tracking_id, status, reason, origin, body)
 		VALUES (?, ?, ?, ?, ?, ?)`, r.ReceivedAt.UnixMilli(), nullIfEmpty(r.TrackingID), r.Status,
 		truncate(r.Reason, MaxReason), nullIfEmpty(r.Origin), body)
