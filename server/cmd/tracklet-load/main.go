@@ -54,9 +54,10 @@ func main() {
 		}
 		results = append(results, r)
 	}
-	fmt.Printf("%-10s %12s %10s %10s %10s %8s\n", "target", "events/s", "p50", "p99", "peak RSS", "errors")
+	fmt.Printf("%-10s %12s %10s %10s %10s %8s %10s %10s\n", "target", "events/s", "p50", "p99", "peak RSS", "errors", "target CPU", "load CPU")
 	for _, r := range results {
-		fmt.Printf("%-10s %12.0f %10s %10s %8d MB %8d\n", r.target, r.eventsPerSec, r.p50, r.p99, r.rssKB/1024, r.errors)
+		fmt.Printf("%-10s %12.0f %10s %10s %8d MB %8d %10.2f %10.2f\n", r.target, r.eventsPerSec, r.p50, r.p99, r.rssKB/1024, r.errors,
+			r.targetCPU, r.loadCPU)
 	}
 	fmt.Printf("collector / no-op throughput: %.2f\n", results[0].eventsPerSec/results[1].eventsPerSec)
 }
@@ -66,6 +67,10 @@ type result struct {
 	eventsPerSec  float64
 	p50, p99      time.Duration
 	rssKB, errors int64
+	// CPU used by the target process and by the load generator itself,
+	// in cores (CPU seconds per second): on a small machine the two share
+	// the cores, so this says how much was left for the target.
+	targetCPU, loadCPU float64
 }
 
 // load starts the target in a child process and runs the clients against it.
@@ -97,6 +102,7 @@ func load(target string, d time.Duration, clients, batch int) (result, error) {
 	)
 	end := time.Now().Add(d)
 	start := time.Now()
+	targetCPU0, loadCPU0 := cpuSeconds(cmd.Process.Pid), selfCPUSeconds()
 	for c := range clients {
 		wg.Go(func() {
 			own := make([]time.Duration, 0, 1<<16)
@@ -142,8 +148,31 @@ func load(target string, d time.Duration, clients, batch int) (result, error) {
 		return latencies[int(p*float64(len(latencies)-1))].Round(10 * time.Microsecond)
 	}
 	return result{target: target, eventsPerSec: float64(events.Load()) / elapsed.Seconds(),
-		p50: pct(0.50), p99: pct(0.99), rssKB: peakRSS(cmd.Process.Pid), errors: errs.Load()}, nil
+		p50: pct(0.50), p99: pct(0.99), rssKB: peakRSS(cmd.Process.Pid), errors: errs.Load(),
+		targetCPU: (cpuSeconds(cmd.Process.Pid) - targetCPU0) / elapsed.Seconds(),
+		loadCPU:   (selfCPUSeconds() - loadCPU0) / elapsed.Seconds()}, nil
 }
+
+// cpuSeconds reads the user+system CPU time a process has used from
+// /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s).
+func cpuSeconds(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces; fields resume after ')'.
+	_, rest, _ := strings.Cut(string(data), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	var utime, stime float64
+	fmt.Sscan(f[11], &utime)
+	fmt.Sscan(f[12], &stime)
+	return (utime + stime) / 100
+}
+
+func selfCPUSeconds() float64 { return cpuSeconds(os.Getpid()) }
 
 // peakRSS reads a process's peak resident set (VmHWM) in kB from /proc.
 func peakRSS(pid int) int64 {
@@ -188,11 +217,13 @@ func runChild(target string) error {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		db, err := sqlite.Open(ctx, filepath.Join(dir, "load.db"), sqlite.Options{})
+		commits := new(commitStats)
+		db, err := sqlite.Open(ctx, filepath.Join(dir, "load.db"), sqlite.Options{Observer: commits})
 		if err != nil {
 			return err
 		}
 		defer db.Close()
+		defer commits.report(os.Stderr)
 		tr, err := db.CreateTracker(ctx, "load", nil)
 		if err != nil {
 			return err
@@ -222,4 +253,32 @@ func runChild(target string) error {
 	fmt.Printf("http://%s %s\n", ln.Addr(), tid)
 	io.Copy(io.Discard, os.Stdin) // until the parent closes it
 	return srv.Shutdown(ctx)
+}
+
+// commitStats tells how well group commit groups: how many commits the
+// load took, how many requests each carried and how long each took.
+type commitStats struct {
+	mu                sync.Mutex
+	commits, requests int
+	total, slowest    time.Duration
+}
+
+func (c *commitStats) Committed(requests, events int, d time.Duration, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.commits++
+	c.requests += requests
+	c.total += d
+	c.slowest = max(c.slowest, d)
+}
+
+func (c *commitStats) report(w io.Writer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.commits == 0 {
+		return
+	}
+	fmt.Fprintf(w, "collector: %d group commits, %.1f requests each, %s mean, %s slowest\n", c.commits,
+		float64(c.requests)/float64(c.commits), (c.total / time.Duration(c.commits)).Round(time.Microsecond),
+		c.slowest.Round(time.Microsecond))
 }
