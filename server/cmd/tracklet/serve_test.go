@@ -131,8 +131,10 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	for {
 		nc, err := net.DialTimeout("tcp", strings.TrimPrefix(c.url, "http://"), time.Second)
 		if err != nil {
-			if !errors.Is(err, syscall.ECONNREFUSED) {
-				t.Errorf("new connection after SIGTERM: %v, want connection refused", err)
+			// A dial racing the listener's close may be reset instead:
+			// the kernel had queued it, and nobody will accept it.
+			if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, syscall.ECONNRESET) {
+				t.Errorf("new connection after SIGTERM: %v, want it refused or reset", err)
 			}
 			break
 		}
