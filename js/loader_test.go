@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -264,19 +265,31 @@ func TestLoaderQueuesReplaysAndSends(t *testing.T) {
 			}
 
 			// Every valid call arrived once, in order; identify (queued
-			// by the snippet) applied to the calls after it.
-			var types, users []string
-			var events []event.Event
+			// by the snippet) applied to the calls after it. Requests of
+			// one flush travel at once (maxInFlight) and may arrive in
+			// any order, so the order is that of the eventIds, UUIDv7s
+			// made as the calls were tracked.
+			type arrived struct {
+				ev   event.Event
+				user string
+			}
+			var all []arrived
 			for _, r := range a.requests() {
 				for _, e := range r.EventList {
-					types = append(types, e.EventType)
 					u := ""
 					if r.UserID != nil {
 						u = *r.UserID
 					}
-					users = append(users, u)
-					events = append(events, e)
+					all = append(all, arrived{e, u})
 				}
+			}
+			slices.SortStableFunc(all, func(x, y arrived) int { return strings.Compare(*x.ev.EventID, *y.ev.EventID) })
+			var types, users []string
+			var events []event.Event
+			for _, x := range all {
+				types = append(types, x.ev.EventType)
+				users = append(users, x.user)
+				events = append(events, x.ev)
 			}
 			if strings.Join(types, ",") != "Early,BeforeReady,After" {
 				t.Fatalf("events arrived as %v", types)
