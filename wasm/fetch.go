@@ -63,7 +63,7 @@ func (f *fetchTransport) requestURL(gzip bool) string {
 
 // Send posts req and waits for the answer.
 func (f *fetchTransport) Send(ctx context.Context, req event.Request) error {
-	b, err := json.Marshal(req)
+	b, err := tracker.MarshalRequest(req)
 	if err != nil {
 		return &tracker.SendError{Message: "encoding the request: " + err.Error()}
 	}
@@ -126,7 +126,7 @@ func (f *fetchTransport) Send(ctx context.Context, req event.Request) error {
 // The body is not compressed: CompressionStream answers asynchronously,
 // and a page being closed has no time to wait.
 func (f *fetchTransport) SendKeepalive(req event.Request, done func(error)) bool {
-	b, err := json.Marshal(req)
+	b, err := tracker.MarshalRequest(req)
 	if err != nil {
 		return false
 	}

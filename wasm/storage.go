@@ -93,7 +93,7 @@ func (s *localStore) Add(r tracker.Record) {
 	if !s.usable() || r.Event.EventID == nil {
 		return
 	}
-	b, err := json.Marshal(r)
+	b, err := tracker.MarshalRecord(r)
 	if err != nil {
 		return
 	}
