@@ -9,11 +9,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -200,52 +203,30 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// migrations bring an empty database to the current schema, one step per
-// version; PRAGMA user_version records how far a database has come. Append
-// only: never edit a step that has shipped.
-var migrations = []string{
-	// 1: trackers and events. The events table is read directly by tests
-	// and users' tools, so its columns are a public interface.
-	`CREATE TABLE trackers (
-		id            TEXT PRIMARY KEY,
-		name          TEXT NOT NULL,
-		origins       TEXT NOT NULL, -- JSON array of origins; [] allows any
-		disabled      INTEGER NOT NULL DEFAULT 0,
-		created_at_ms INTEGER NOT NULL
-	);
-	CREATE TABLE events (
-		seq                INTEGER PRIMARY KEY,
-		tracking_id        TEXT NOT NULL,
-		event_id           TEXT NOT NULL,
-		session_id         TEXT NOT NULL,
-		user_id            TEXT,
-		event_type         TEXT NOT NULL,
-		sent_at_ms         INTEGER NOT NULL,
-		received_at_ms     INTEGER NOT NULL,
-		occurred_at_ms     INTEGER NOT NULL, -- sent_at_ms corrected for client clock skew
-		item_id            TEXT,
-		event_value        REAL,
-		impression         TEXT, -- JSON array of item ids
-		recommendation_id  TEXT,
-		metric_attribution TEXT, -- JSON object {"eventAttributionSource": ...}
-		properties         TEXT, -- the JSON-encoded properties string as sent
-		UNIQUE (tracking_id, event_id)
-	);
-	-- Export and the admin API read one tracker's events in seq order; an
-	-- index on tracking_id alone is ordered by (tracking_id, seq).
-	CREATE INDEX events_by_tracker ON events (tracking_id);`,
-	// 2: rejected requests, kept (bounded) so users can see what their
-	// sites send wrong.
-	`CREATE TABLE rejected (
-		id             INTEGER PRIMARY KEY,
-		received_at_ms INTEGER NOT NULL,
-		tracking_id    TEXT,
-		status         INTEGER NOT NULL,
-		reason         TEXT NOT NULL,
-		origin         TEXT,
-		body           TEXT NOT NULL -- truncated
-	);
-	CREATE INDEX rejected_by_tracker ON rejected (tracking_id);`,
+// migrationFiles bring an empty database to the current schema, one file
+// per step, in name order; PRAGMA user_version records how far a database
+// has come. The Cloudflare Worker applies the same files to D1.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+var migrations = loadMigrations()
+
+func loadMigrations() []string {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		panic(err) // the pattern is a constant
+	}
+	sort.Strings(names)
+	steps := make([]string, len(names))
+	for i, name := range names {
+		b, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			panic(err) // embedded: cannot fail
+		}
+		steps[i] = string(b)
+	}
+	return steps
 }
 
 func (db *DB) migrate(ctx context.Context) error {

@@ -34,7 +34,7 @@ var wranglerEnv = []string{
 	"CI=1", // no interactive prompts
 }
 
-// workerDir is this package's directory: wrangler.jsonc, build/, migrations/.
+// workerDir is this package's directory: wrangler.jsonc and build/ (the migrations are server/sqlite/migrations).
 func workerDir(t testing.TB) string {
 	t.Helper()
 	_, file, _, ok := runtime.Caller(0)

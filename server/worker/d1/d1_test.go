@@ -46,7 +46,7 @@ func openD1(t *testing.T) *sql.DB {
 		t.Fatal(err)
 	}
 	conn.Close()
-	files, err := filepath.Glob("../migrations/*.sql")
+	files, err := filepath.Glob("../../sqlite/migrations/*.sql")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no migrations: %v", err)
 	}

@@ -1,7 +1,11 @@
--- Step 1 of package sqlite's schema (server/sqlite/sqlite.go, migrations[0]),
--- unchanged: trackers and events. The events table is read directly by
--- tests and users' tools, so its columns are a public interface.
--- TestSchemaMatchesSQLite fails if the two drift apart.
+-- Step 1: trackers and events. The events table is read directly by tests
+-- and users' tools, so its columns are a public interface.
+--
+-- These files are the one schema of both stores: package sqlite embeds them
+-- and applies them in name order, recording the step in PRAGMA
+-- user_version; wrangler applies them to D1 (migrations_dir in
+-- server/worker/wrangler.jsonc). Append only: never edit a shipped step,
+-- and write plain CREATE statements (D1 refuses most PRAGMAs).
 CREATE TABLE trackers (
 	id            TEXT PRIMARY KEY,
 	name          TEXT NOT NULL,

@@ -1,5 +1,5 @@
--- Step 2 of package sqlite's schema: rejected requests, kept (bounded) so
--- users can see what their sites send wrong.
+-- Step 2: rejected requests, kept (bounded) so users can see what their
+-- sites send wrong.
 CREATE TABLE rejected (
 	id             INTEGER PRIMARY KEY,
 	received_at_ms INTEGER NOT NULL,
