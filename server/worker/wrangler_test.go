@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tracklet/tracklet/web/browsertest"
 )
 
 // This file runs the real worker: the Go wasm built by build.sh, served by
@@ -105,7 +107,7 @@ type devWorker struct {
 	t        testing.TB
 	cmd      *exec.Cmd
 	lifeline io.WriteCloser // see watchdog
-	out      *syncBuffer
+	out      *browsertest.SyncBuffer
 	done     chan struct{}
 }
 
@@ -124,7 +126,7 @@ func startWorker(t testing.TB, vars map[string]string) *devWorker {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	w := &devWorker{t: t, state: t.TempDir(), out: &syncBuffer{}, done: make(chan struct{})}
+	w := &devWorker{t: t, state: t.TempDir(), out: &browsertest.SyncBuffer{}, done: make(chan struct{})}
 	wrangler(t, ctx, "d1", "migrations", "apply", "DB", "--local", "--persist-to", w.state)
 
 	port := freePort(t)
@@ -252,22 +254,4 @@ func do(t testing.TB, method, url string, header map[string]string, body string)
 		t.Fatal(err)
 	}
 	return resp, b
-}
-
-// syncBuffer collects a process's output from two goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -30,7 +30,7 @@ type Collector struct {
 	t    testing.TB
 	addr string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *SyncBuffer
 }
 
 var (
@@ -96,7 +96,7 @@ func (c *Collector) start() {
 	c.t.Helper()
 	args := append([]string{"serve", "--addr", c.addr, "--db", c.DB}, c.Args...)
 	c.cmd = exec.Command(Binary(c.t), args...)
-	c.out = &syncBuffer{}
+	c.out = &SyncBuffer{}
 	stdout, err := c.cmd.StdoutPipe()
 	if err != nil {
 		c.t.Fatal(err)
@@ -232,19 +232,20 @@ func (c *Collector) WaitForEvents(ctx context.Context, trackingID string, n int,
 	}
 }
 
-// syncBuffer collects a process's output from two goroutines.
-type syncBuffer struct {
+// SyncBuffer collects a process's output from two goroutines (stdout and
+// stderr), for tests that start other processes too.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
