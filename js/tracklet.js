@@ -142,7 +142,7 @@
     function drain() {
       scheduled = false;
       // 50 calls at a time, so that the page's own tasks go in between.
-      api.trackMany(calls.splice(0, 50));
+      hand(api, calls.splice(0, 50));
       if (calls.length) schedule();
     }
     function schedule() {
@@ -154,7 +154,7 @@
     if (channel) channel.port1.onmessage = function () { if (scheduled) drain(); };
     function drainAll() {
       scheduled = false;
-      if (calls.length) api.trackMany(calls.splice(0, calls.length));
+      if (calls.length) hand(api, calls.splice(0, calls.length));
     }
     t.track = function (eventType, properties, options) {
       var call = { a: [eventType, copy(properties), copy(options)], t: Date.now() };
@@ -171,6 +171,68 @@
     w.addEventListener("pagehide", drainAll, true);
     w.addEventListener("visibilitychange", function () { if (d.visibilityState === "hidden") drainAll(); }, true);
   }
+
+  // hand gives the module a batch of track calls, in order. Runs of plain
+  // calls (see plain) go as one JSON string and their outcomes come back
+  // as one: reading each argument across the JS/Go boundary costs more than
+  // tracking the event. Other calls, and every call for a module without
+  // trackJSON, go as JS values through trackMany.
+  function hand(api, batch) {
+    for (var i = 0; i < batch.length;) {
+      var isPlain = !!api.trackJSON && plain(batch[i]);
+      var j = i + 1;
+      while (j < batch.length && (!!api.trackJSON && plain(batch[j])) === isPlain) j++;
+      var run = batch.slice(i, j);
+      if (!isPlain || !handJSON(api, run)) api.trackMany(run);
+      i = j;
+    }
+  }
+
+  // handJSON settles each call of run from trackJSON's outcomes: an
+  // eventId, null (no consent) or {error}. False when the module refused
+  // the batch and tracked none of it.
+  function handJSON(api, run) {
+    var out = api.trackJSON(JSON.stringify(run.map(function (c) { return [c.a[0], c.a[1], c.a[2], c.t]; })));
+    if (typeof out !== "string") return false;
+    JSON.parse(out).forEach(function (r, k) {
+      if (r === null || typeof r === "string") run[k].res(r);
+      else run[k].rej(new Error(r.error));
+    });
+    return true;
+  }
+
+  // plain reports whether a call's arguments come through JSON unchanged:
+  // what JSON would drop, round or turn into something else (undefined
+  // members, -0, NaN, Dates, nested objects, unknown options) is left to
+  // trackMany, which judges the JS values themselves.
+  function plain(call) {
+    var a = call.a;
+    return (typeof a[0] === "string" || a[0] == null) && plainObject(a[1], plainProperty) && plainObject(a[2], plainOption);
+  }
+  function plainObject(v, ok) {
+    if (v == null) return true;
+    if (typeof v !== "object" || Object.getPrototypeOf(v) !== Object.prototype) return false;
+    return Object.keys(v).every(function (k) { return ok(k, v[k]); });
+  }
+  function plainScalar(v) {
+    return typeof v === "string" || typeof v === "boolean" ||
+      (typeof v === "number" && isFinite(v) && !(v === 0 && 1 / v < 0));
+  }
+  function plainProperty(k, v) { return plainScalar(v); }
+  function plainOption(k, v) {
+    if (!Object.prototype.hasOwnProperty.call(plainOptions, k)) return false;
+    if (v == null) return true;
+    switch (plainOptions[k]) {
+      case "string": return typeof v === "string";
+      case "number": return typeof v === "number" && plainScalar(v);
+      case "strings": return Array.isArray(v) && v.every(function (x) { return typeof x === "string"; });
+    }
+    return false;
+  }
+  var plainOptions = {
+    eventId: "string", itemId: "string", recommendationId: "string", metricAttribution: "string",
+    eventValue: "number", sentAt: "number", impression: "strings"
+  };
 
   // copy takes a plain object or array as it is at the call, so that the
   // page may change it afterwards; anything else is the module's to judge.

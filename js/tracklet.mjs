@@ -69,7 +69,7 @@ function batchTracks(tracker, api) {
   const channel = globalThis.MessageChannel ? new MessageChannel() : null;
   const drain = () => {
     scheduled = false;
-    api.trackMany(calls.splice(0, 50)); // the page's own tasks go in between
+    hand(api, calls.splice(0, 50)); // the page's own tasks go in between
     if (calls.length) schedule();
   };
   const schedule = () => {
@@ -81,7 +81,7 @@ function batchTracks(tracker, api) {
   if (channel) channel.port1.onmessage = () => { if (scheduled) drain(); };
   const drainAll = () => {
     scheduled = false;
-    if (calls.length) api.trackMany(calls.splice(0, calls.length));
+    if (calls.length) hand(api, calls.splice(0, calls.length));
   };
   tracker.track = (eventType, properties, options) => {
     const call = { a: [eventType, copy(properties), copy(options)], t: Date.now() };
@@ -99,6 +99,63 @@ function batchTracks(tracker, api) {
     addEventListener("pagehide", drainAll, true);
     addEventListener("visibilitychange", () => { if (document.visibilityState === "hidden") drainAll(); }, true);
   }
+}
+
+// hand gives the module a batch of track calls, in order, as in
+// tracklet.js: runs of plain calls as one JSON string (trackJSON), the
+// others as JS values (trackMany).
+function hand(api, batch) {
+  for (let i = 0; i < batch.length;) {
+    const isPlain = !!api.trackJSON && plain(batch[i]);
+    let j = i + 1;
+    while (j < batch.length && (!!api.trackJSON && plain(batch[j])) === isPlain) j++;
+    const run = batch.slice(i, j);
+    if (!isPlain || !handJSON(api, run)) api.trackMany(run);
+    i = j;
+  }
+}
+
+// handJSON settles each call of run from trackJSON's outcomes; false when
+// the module refused the batch and tracked none of it.
+function handJSON(api, run) {
+  const out = api.trackJSON(JSON.stringify(run.map((c) => [c.a[0], c.a[1], c.a[2], c.t])));
+  if (typeof out !== "string") return false;
+  JSON.parse(out).forEach((r, k) => {
+    if (r === null || typeof r === "string") run[k].res(r);
+    else run[k].rej(new Error(r.error));
+  });
+  return true;
+}
+
+// plain reports whether a call's arguments come through JSON unchanged;
+// see tracklet.js.
+function plain(call) {
+  const [eventType, properties, options] = call.a;
+  return (typeof eventType === "string" || eventType == null) &&
+    plainObject(properties, (k, v) => plainScalar(v)) && plainObject(options, plainOption);
+}
+function plainObject(v, ok) {
+  if (v == null) return true;
+  if (typeof v !== "object" || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  return Object.keys(v).every((k) => ok(k, v[k]));
+}
+function plainScalar(v) {
+  return typeof v === "string" || typeof v === "boolean" ||
+    (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0));
+}
+const plainOptions = {
+  eventId: "string", itemId: "string", recommendationId: "string", metricAttribution: "string",
+  eventValue: "number", sentAt: "number", impression: "strings",
+};
+function plainOption(k, v) {
+  if (!Object.prototype.hasOwnProperty.call(plainOptions, k)) return false;
+  if (v == null) return true;
+  switch (plainOptions[k]) {
+    case "string": return typeof v === "string";
+    case "number": return typeof v === "number" && plainScalar(v);
+    case "strings": return Array.isArray(v) && v.every((x) => typeof x === "string");
+  }
+  return false;
 }
 
 // copy takes a plain object or array as it is at the call, so that the

@@ -87,6 +87,7 @@ func (a *api) object() js.Value {
 		// of null when the visitor opted out or denied consent.
 		"track": js.FuncOf(func(_ js.Value, args []js.Value) any {
 			ev, err := buildWith(tk.Track, args)
+			a.sync()
 			if errors.Is(err, tracker.ErrNoConsent) {
 				return resolved(js.Null())
 			}
@@ -123,7 +124,22 @@ func (a *api) object() js.Value {
 					c.Call("res", *ev.EventID)
 				}
 			}
+			a.sync()
 			return js.Undefined()
+		}),
+		// trackJSON(batch) → JSON string of outcomes: trackMany for the
+		// common calls, in one string each way (see api.trackJSON). A
+		// batch in another form comes back as an Error, nothing tracked.
+		"trackJSON": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			s := arg(args, 0)
+			if s.Type() != js.TypeString {
+				return jsError(errNotPlain)
+			}
+			out, err := a.trackJSON(s.String())
+			if err != nil {
+				return jsError(err)
+			}
+			return out
 		}),
 		// buildEvent(eventType, properties?, options?) → wire-form object;
 		// an invalid event comes back as an Error value (Go cannot throw).
@@ -218,6 +234,13 @@ func (a *api) object() js.Value {
 			}
 		}),
 	})
+}
+
+// sync saves the events just tracked, in one storage item.
+func (a *api) sync() {
+	if a.store != nil {
+		a.store.Sync()
+	}
 }
 
 // on adds a listener and returns the JS function that removes it.

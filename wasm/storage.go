@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,13 +15,20 @@ import (
 	"github.com/tracklet/tracklet/wasm/tracker"
 )
 
-// localStore keeps unsent events in localStorage, one key per event, so
-// that saving an event appends one small item and deleting it removes one:
-// the queue is never rewritten as a whole.
+// localStore keeps unsent events in localStorage. Saving appends: the
+// events tracked in one JavaScript task (a batch the loader hands over)
+// go into one new item, written when the task's calls are done (Sync),
+// because each setItem costs the page ~0.1 ms whatever its size; deleting
+// delivered events removes an item once all of its events are gone and
+// rewrites only that item otherwise. The queue is never rewritten as a
+// whole.
 //
 // Keys, all under "tracklet:<trackingId>:":
 //
-//	e:<tab>:<eventId>  one saved event (a tracker.Record in JSON)
+//	b:<tab>:<eventId>  saved events (a JSON array of tracker.Records),
+//	                   named by the first
+//	e:<tab>:<eventId>  one saved event (a tracker.Record), as pages of
+//	                   earlier versions saved them; still claimed
 //	t:<tab>            the lease of a live tab: its last heartbeat, ms
 //	session            {"id": sessionId, "last": ms of the last activity}
 //	optout             "1" when the visitor opted out
@@ -40,10 +48,26 @@ type localStore struct {
 	maxBytes  int
 	lease     time.Duration
 
-	mu     sync.Mutex
-	sizes  map[string]int // eventId → bytes saved
-	bytes  int
-	errors int
+	mu      sync.Mutex
+	items   map[string]*item // saved events by eventId
+	bytes   int              // of the saved items, keys included
+	pending []saved          // added, to be written by Sync
+	errors  int
+}
+
+// item is one key holding saved events.
+type item struct {
+	key    string
+	events []saved
+	live   int // events not yet deleted
+	size   int // bytes in storage, key included
+}
+
+// saved is one event as stored.
+type saved struct {
+	id   string
+	json []byte
+	gone bool // deleted; its item awaits a rewrite
 }
 
 // Defaults for the store's bounds: localStorage holds about 5 MB per site,
@@ -60,7 +84,7 @@ func newLocalStore(trackingID, tab string, maxEvents, maxBytes int) *localStore 
 	s := &localStore{
 		prefix: "tracklet:" + trackingID + ":", tab: tab,
 		maxEvents: maxEvents, maxBytes: maxBytes, lease: leaseTimeout,
-		sizes: make(map[string]int),
+		items: make(map[string]*item),
 	}
 	// Reading window.localStorage itself throws where storage is blocked,
 	// and syscall/js turns an exception in a property read into a crash,
@@ -86,9 +110,10 @@ func (s *localStore) try(f func()) (ok bool) {
 
 func (s *localStore) usable() bool { return s.ls.Type() == js.TypeObject }
 
-func (s *localStore) eventKey(tab, id string) string { return s.prefix + "e:" + tab + ":" + id }
+func (s *localStore) itemKey(tab, id string) string { return s.prefix + "b:" + tab + ":" + id }
 
-// Add saves one event unless that would break the store's bounds.
+// Add saves one event, with the others of this task, at the next Sync;
+// an event that would break the store's bounds is not saved.
 func (s *localStore) Add(r tracker.Record) {
 	if !s.usable() || r.Event.EventID == nil {
 		return
@@ -97,36 +122,126 @@ func (s *localStore) Add(r tracker.Record) {
 	if err != nil {
 		return
 	}
-	id := *r.Event.EventID
-	key := s.eventKey(s.tab, id)
-	size := len(key) + len(b)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.sizes) >= s.maxEvents || s.bytes+size > s.maxBytes {
+	size := len(b) + 1 // and a comma or bracket
+	if len(s.pending) == 0 {
+		size += len(s.itemKey(s.tab, *r.Event.EventID)) + 1
+	}
+	if len(s.items)+len(s.pending) >= s.maxEvents || s.bytes+s.pendingBytes()+size > s.maxBytes {
 		s.errors++
 		return
 	}
-	if s.try(func() { s.ls.Call("setItem", key, string(b)) }) {
-		s.sizes[id] = size
-		s.bytes += size
+	s.pending = append(s.pending, saved{id: *r.Event.EventID, json: b})
+}
+
+func (s *localStore) pendingBytes() int {
+	if len(s.pending) == 0 {
+		return 0
+	}
+	n := len(s.itemKey(s.tab, s.pending[0].id)) + 1
+	for _, e := range s.pending {
+		n += len(e.json) + 1
+	}
+	return n
+}
+
+// Sync writes the events added since the last Sync as one item. The
+// module calls it when it has taken a batch of calls; every other method
+// syncs first.
+func (s *localStore) Sync() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.syncLocked()
+}
+
+func (s *localStore) syncLocked() {
+	events := s.pending
+	s.pending = nil
+	if len(events) == 0 {
+		return
+	}
+	if s.write(events) {
+		return
+	}
+	// Too big for what the host page left: save what fits, one by one,
+	// counting a failure per event, as write does.
+	s.errors--
+	for _, e := range events {
+		s.write([]saved{e})
 	}
 }
 
-// Delete removes saved events.
+// write saves events as a new item.
+func (s *localStore) write(events []saved) bool {
+	it := &item{key: s.itemKey(s.tab, events[0].id), events: events, live: len(events)}
+	v := encodeItem(events)
+	if !s.try(func() { s.ls.Call("setItem", it.key, v) }) {
+		return false
+	}
+	it.size = len(it.key) + len(v)
+	s.bytes += it.size
+	for _, e := range events {
+		s.items[e.id] = it
+	}
+	return true
+}
+
+// encodeItem is the JSON array of the events not deleted.
+func encodeItem(events []saved) string {
+	var b []byte
+	b = append(b, '[')
+	for _, e := range events {
+		if e.gone {
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(b, e.json...)
+	}
+	return string(append(b, ']'))
+}
+
+// Delete removes saved events: an item whose events are all gone is
+// removed, one with events left is rewritten with those.
 func (s *localStore) Delete(ids []string) {
 	if !s.usable() {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.syncLocked()
+	var touched []*item
 	for _, id := range ids {
-		size, ok := s.sizes[id]
+		it, ok := s.items[id]
 		if !ok {
 			continue
 		}
-		if s.try(func() { s.ls.Call("removeItem", s.eventKey(s.tab, id)) }) {
-			delete(s.sizes, id)
-			s.bytes -= size
+		delete(s.items, id)
+		for i := range it.events {
+			if it.events[i].id == id && !it.events[i].gone {
+				it.events[i].gone = true
+				it.live--
+				break
+			}
+		}
+		if !slices.Contains(touched, it) {
+			touched = append(touched, it)
+		}
+	}
+	for _, it := range touched {
+		if it.live == 0 {
+			if s.try(func() { s.ls.Call("removeItem", it.key) }) {
+				s.bytes -= it.size
+			}
+			continue
+		}
+		v := encodeItem(it.events)
+		if s.try(func() { s.ls.Call("setItem", it.key, v) }) {
+			s.bytes += len(it.key) + len(v) - it.size
+			it.size = len(it.key) + len(v)
+			it.events = slices.DeleteFunc(it.events, func(e saved) bool { return e.gone })
 		}
 	}
 }
@@ -140,6 +255,7 @@ func (s *localStore) Claim() []tracker.Record {
 	s.Heartbeat()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.syncLocked()
 	now := time.Now()
 	alive := map[string]bool{s.tab: true}
 	var keys []string
@@ -168,37 +284,66 @@ func (s *localStore) Claim() []tracker.Record {
 	}
 	var out []tracker.Record
 	for _, k := range keys {
-		rest, ok := strings.CutPrefix(k, s.prefix+"e:")
-		if !ok {
-			continue
-		}
-		tab, id, ok := strings.Cut(rest, ":")
-		if !ok || alive[tab] && tab != s.tab {
-			continue
-		}
-		var raw string
-		if !s.try(func() { raw = s.ls.Call("getItem", k).String() }) {
-			continue
-		}
-		var r tracker.Record
-		if json.Unmarshal([]byte(raw), &r) != nil || r.Event.EventID == nil || *r.Event.EventID != id {
-			s.try(func() { s.ls.Call("removeItem", k) }) // unreadable: nothing to send
-			continue
-		}
-		if tab != s.tab {
-			// Move it under this tab's name, so no other tab claims it too.
-			nk := s.eventKey(s.tab, id)
-			if !s.try(func() { s.ls.Call("setItem", nk, raw); s.ls.Call("removeItem", k) }) {
-				continue
+		rest, one := strings.CutPrefix(k, s.prefix+"e:")
+		if !one {
+			if rest, ok := strings.CutPrefix(k, s.prefix+"b:"); ok {
+				out = s.claimItem(out, k, rest, alive, false)
 			}
+			continue
 		}
-		size := len(s.eventKey(s.tab, id)) + len(raw)
-		s.sizes[id] = size
-		s.bytes += size
-		out = append(out, r)
+		out = s.claimItem(out, k, rest, alive, true)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].QueuedAt.Before(out[j].QueuedAt) })
 	return out
+}
+
+// claimItem takes the events of key k ("<tab>:<eventId>" after its
+// prefix) when its tab is gone: one record (one) or an array of them. It
+// saves them again as an item of this tab and appends them to out.
+func (s *localStore) claimItem(out []tracker.Record, k, rest string, alive map[string]bool, one bool) []tracker.Record {
+	tab, id, ok := strings.Cut(rest, ":")
+	if !ok || alive[tab] && tab != s.tab {
+		return out
+	}
+	var raw string
+	if !s.try(func() { raw = s.ls.Call("getItem", k).String() }) {
+		return out
+	}
+	var raws []json.RawMessage
+	if one {
+		raws = []json.RawMessage{json.RawMessage(raw)}
+	} else if json.Unmarshal([]byte(raw), &raws) != nil || len(raws) == 0 {
+		raws = nil
+	}
+	var recs []tracker.Record
+	var events []saved
+	for i, rm := range raws {
+		var r tracker.Record
+		if json.Unmarshal(rm, &r) != nil || r.Event.EventID == nil || (i == 0 && *r.Event.EventID != id) {
+			recs = nil // unreadable: nothing to send
+			break
+		}
+		recs = append(recs, r)
+		events = append(events, saved{id: *r.Event.EventID, json: rm})
+	}
+	if len(recs) == 0 {
+		s.try(func() { s.ls.Call("removeItem", k) })
+		return out
+	}
+	if tab == s.tab && !one {
+		it := &item{key: k, events: events, live: len(events), size: len(k) + len(raw)}
+		s.bytes += it.size
+		for _, e := range events {
+			s.items[e.id] = it
+		}
+		return append(out, recs...)
+	}
+	// Save them under this tab's name, so no other tab claims them too.
+	if !s.write(events) {
+		return out
+	}
+	s.try(func() { s.ls.Call("removeItem", k) })
+	return append(out, recs...)
 }
 
 // Heartbeat renews this tab's lease.
@@ -222,13 +367,15 @@ func (s *localStore) Release() {
 func (s *localStore) Usage() (int, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.sizes), s.bytes
+	s.syncLocked()
+	return len(s.items), s.bytes
 }
 
 // Errors counts the storage operations that failed or were refused.
 func (s *localStore) Errors() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.syncLocked()
 	return s.errors
 }
 

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"syscall/js"
 	"testing"
@@ -66,8 +67,13 @@ func TestStoreAppendsDeletesAndHandsOverOnlyWhenTheOwnerIsGone(t *testing.T) {
 	if n, b := a.Usage(); n != 2 || b <= 0 {
 		t.Errorf("usage = %d events, %d bytes", n, b)
 	}
-	if keys := ls.Call("dump").String(); keys != "tracklet:tid:e:tabA:e1\ntracklet:tid:e:tabA:e2\ntracklet:tid:t:tabA" {
+	// The three events of one task went into one item, named by its
+	// first event; the delivered one was taken out of it.
+	if keys := ls.Call("dump").String(); keys != "tracklet:tid:b:tabA:e2\ntracklet:tid:t:tabA" {
 		t.Errorf("keys:\n%s", keys)
+	}
+	if v := ls.Call("getItem", "tracklet:tid:b:tabA:e2").String(); strings.Contains(v, "e3") || !strings.Contains(v, "e1") {
+		t.Errorf("item after deleting e3: %s", v)
 	}
 
 	// Another tab while A lives: nothing to take.
@@ -99,10 +105,52 @@ func TestStoreTakesOverAnExpiredLease(t *testing.T) {
 	a := newLocalStore("tid", "tabA", 100, 1<<20)
 	a.Claim()
 	a.Add(record("e1", time.Now()))
+	a.Sync()
 	// A crashed: its heartbeat stopped 3 minutes and a second ago.
 	ls.Call("setItem", "tracklet:tid:t:tabA", js.ValueOf(float64(time.Now().Add(-leaseTimeout-time.Second).UnixMilli())))
 	if got := ids(newLocalStore("tid", "tabB", 100, 1<<20).Claim()); got != "e1" {
 		t.Errorf("claimed %q from a crashed tab", got)
+	}
+}
+
+func TestStoreWritesOneItemPerTaskAndRewritesOnlyWhatChanges(t *testing.T) {
+	ls := withStorage(t, 1<<20)
+	now := time.Now()
+	// A page of an earlier version saved one event per key.
+	old, _ := json.Marshal(record("old1", now.Add(-time.Hour)))
+	ls.Call("setItem", "tracklet:tid:e:gone:old1", string(old))
+
+	a := newLocalStore("tid", "tabA", 100, 1<<20)
+	if got := ids(a.Claim()); got != "old1" {
+		t.Fatalf("claimed %q, want the earlier version's old1", got)
+	}
+	for _, id := range []string{"a1", "a2", "a3"} {
+		a.Add(record(id, now))
+	}
+	a.Sync()
+	a.Add(record("b1", now))
+	a.Sync()
+	a.Sync() // nothing added: nothing written
+	want := "tracklet:tid:b:tabA:a1\ntracklet:tid:b:tabA:b1\ntracklet:tid:b:tabA:old1\ntracklet:tid:t:tabA"
+	if keys := ls.Call("dump").String(); keys != want {
+		t.Fatalf("keys:\n%s\nwant\n%s", keys, want)
+	}
+	_, before := a.Usage()
+	a.Delete([]string{"a2", "b1", "old1", "unknown"})
+	if keys := ls.Call("dump").String(); keys != "tracklet:tid:b:tabA:a1\ntracklet:tid:t:tabA" {
+		t.Errorf("after delivery, keys:\n%s", keys)
+	}
+	var left []tracker.Record
+	if err := json.Unmarshal([]byte(ls.Call("getItem", "tracklet:tid:b:tabA:a1").String()), &left); err != nil || ids(left) != "a1,a3" {
+		t.Errorf("item a1 holds %q (%v), want a1,a3", ids(left), err)
+	}
+	if n, b := a.Usage(); n != 2 || b >= before || b != len("tracklet:tid:b:tabA:a1")+len(ls.Call("getItem", "tracklet:tid:b:tabA:a1").String()) {
+		t.Errorf("usage = %d events, %d bytes (before %d)", n, b, before)
+	}
+	// The next page takes the rest from the rewritten item.
+	a.Release()
+	if got := ids(newLocalStore("tid", "tabB", 100, 1<<20).Claim()); got != "a1,a3" {
+		t.Errorf("next page claimed %q, want a1,a3", got)
 	}
 }
 

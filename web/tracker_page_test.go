@@ -87,7 +87,7 @@ func TestTrackerTwoTabsOfOneSiteNeverSendAnEventTwice(t *testing.T) {
 	browsertest.Eval[map[string]int](t, tabC, `tracklet.flush()`)
 	closeC()
 	time.Sleep(300 * time.Millisecond) // its keepalive requests are refused
-	if n := browsertest.Eval[int](t, tabB, `Object.keys(localStorage).filter((k) => k.includes(":e:")).length`); n != 5 {
+	if n := browsertest.Eval[int](t, tabB, `Object.keys(localStorage).reduce((n, k) => n + (k.includes(":b:") ? JSON.parse(localStorage.getItem(k)).length : 0), 0)`); n != 5 {
 		t.Errorf("the closed tab left %d events in storage, want its 5", n)
 	}
 	proxy.Fail(nil)
