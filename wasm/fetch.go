@@ -87,22 +87,16 @@ func (f *fetchTransport) Send(ctx context.Context, req event.Request) error {
 			body, gz, size = zipped, true, zipped.Get("byteLength").Int()
 		}
 	}
-	init := map[string]any{
-		"method":      "POST",
-		"body":        body,
-		"headers":     map[string]any{"Content-Type": "text/plain;charset=UTF-8"},
-		"credentials": "omit",
-		"mode":        "cors",
-	}
 	// With keepalive, a request under way when the visitor navigates away
 	// still arrives, as long as the page's keepalive budget allows.
-	if f.reserve(size) {
-		init["keepalive"] = true
+	keepalive := f.reserve(size)
+	if keepalive {
 		defer f.release(size)
 	}
+	init := helpers().Call("init", body, keepalive)
 	if done := ctx.Done(); done != nil {
 		ctl := js.Global().Get("AbortController").New()
-		init["signal"] = ctl.Get("signal")
+		init.Set("signal", ctl.Get("signal"))
 		finished := make(chan struct{})
 		defer close(finished)
 		go func() {
@@ -159,14 +153,7 @@ func (f *fetchTransport) sendKeepalive(b string, done func(error)) bool {
 		go settle(tracker.NetworkError(jsErr{arg(args, 0)}.Error()))
 		return nil
 	})
-	p := js.Global().Call("fetch", f.requestURL(false), map[string]any{
-		"method":      "POST",
-		"body":        b,
-		"headers":     map[string]any{"Content-Type": "text/plain;charset=UTF-8"},
-		"credentials": "omit",
-		"mode":        "cors",
-		"keepalive":   true,
-	})
+	p := js.Global().Call("fetch", f.requestURL(false), helpers().Call("init", b, true))
 	p.Call("then", onOK, onErr)
 	return true
 }
@@ -232,13 +219,30 @@ func responseError(resp js.Value) error {
 // bytes as a JS ArrayBuffer ready for fetch. It fails where the browser
 // has no CompressionStream.
 func gzip(s string) (js.Value, error) {
-	cs := js.Global().Get("CompressionStream")
-	if cs.Type() != js.TypeFunction {
+	h := helpers()
+	if !h.Get("canGzip").Bool() {
 		return js.Value{}, errNoCompression
 	}
-	stream := js.Global().Get("Blob").New([]any{s}).Call("stream").Call("pipeThrough", cs.New("gzip"))
-	return await(js.Global().Get("Response").New(stream).Call("arrayBuffer"))
+	return await(h.Call("gzip", s))
 }
+
+// helpers returns JavaScript functions that do in one call from Go what
+// would otherwise take a dozen: each call across the boundary costs the
+// page microseconds, and a burst of events makes hundreds of requests'
+// worth of them.
+var helpers = sync.OnceValue(func() js.Value {
+	return js.Global().Get("Function").New(`return {
+  canGzip: typeof CompressionStream === "function",
+  gzip: function (s) {
+    return new Response(new Blob([s]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
+  },
+  init: function (body, keepalive) {
+    var init = {method: "POST", body: body, headers: {"Content-Type": "text/plain;charset=UTF-8"}, credentials: "omit", mode: "cors"};
+    if (keepalive) init.keepalive = true;
+    return init;
+  }
+};`).Invoke()
+})
 
 var errNoCompression = jsErr{js.ValueOf("CompressionStream is not available")}
 
