@@ -108,12 +108,14 @@
     return afterLoad()
       .then(function () {
         started = true;
-        return w.Go ? null : loadScript(base + "wasm_exec.js");
+        // Go's runtime glue and the module download (and the module
+        // compiles) side by side: neither needs the other until instantiate.
+        return Promise.all([w.Go ? null : loadScript(base + "wasm_exec.js"), compile(base + "tracklet.wasm")]);
       })
-      .then(function () {
+      .then(function (loaded) {
         var go = new w.Go();
-        return instantiate(base + "tracklet.wasm", go.importObject).then(function (result) {
-          go.run(result.instance); // runs main until it waits for calls
+        return WebAssembly.instantiate(loaded[1], go.importObject).then(function (instance) {
+          go.run(instance); // runs main until it waits for calls
           var factory = w.__trackletWasm;
           if (!factory) throw new Error("tracklet: tracklet.wasm did not start");
           var api = factory.create(config);
@@ -301,16 +303,17 @@
     });
   }
 
-  // instantiate streams the module when the server labels it
-  // application/wasm (required for streaming) and reads it whole otherwise.
-  function instantiate(url, imports) {
+  // compile compiles the module while it streams in when the server labels
+  // it application/wasm (required for streaming) and reads it whole
+  // otherwise.
+  function compile(url) {
     return fetch(url, { credentials: "omit" }).then(function (resp) {
       if (!resp.ok) throw new Error("tracklet: " + url + " answered " + resp.status);
       var type = resp.headers.get("Content-Type") || "";
-      if (WebAssembly.instantiateStreaming && type.indexOf("application/wasm") === 0) {
-        return WebAssembly.instantiateStreaming(resp, imports);
+      if (WebAssembly.compileStreaming && type.indexOf("application/wasm") === 0) {
+        return WebAssembly.compileStreaming(resp);
       }
-      return resp.arrayBuffer().then(function (bytes) { return WebAssembly.instantiate(bytes, imports); });
+      return resp.arrayBuffer().then(function (bytes) { return WebAssembly.compile(bytes); });
     });
   }
 
