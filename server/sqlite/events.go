@@ -109,7 +109,18 @@ func eventArgs(b *server.Batch) ([]any, error) {
 func (db *DB) writer() {
 	defer close(db.writerDone)
 	group := make([]*writeReq, 0, maxGroup)
-	for req := range db.writes {
+	for {
+		var req *writeReq
+		select {
+		case r, ok := <-db.writes:
+			if !ok {
+				return
+			}
+			req = r
+		case resume := <-db.pause: // nil, and never ready, without a checkpointer
+			<-resume
+			continue
+		}
 		group = append(group[:0], req)
 	gather:
 		for len(group) < maxGroup {
@@ -172,6 +183,8 @@ func (db *DB) commit(group []*writeReq) {
 	}
 	if err != nil {
 		db.log.Error("commit events", "err", err, "requests", len(group))
+	} else {
+		db.signalCommitted()
 	}
 	for i, req := range group {
 		if req.done == nil {

@@ -36,6 +36,7 @@ type DB struct {
 	path  string
 	write *sql.DB // one connection: SQLite has one writer at a time
 	read  *sql.DB // readers run beside the writer thanks to WAL
+	ckpt  *sql.DB // the checkpointer's connection (file databases only)
 	log   *slog.Logger
 	now   func() time.Time
 
@@ -43,6 +44,11 @@ type DB struct {
 	writerDone chan struct{}
 	mu         sync.RWMutex // guards closed against sends on writes
 	closed     bool
+
+	committed chan struct{}      // the writer wakes the checkpointer
+	pause     chan chan struct{} // the checkpointer pauses the writer until the channel it sends closes
+	stopCkpt  chan struct{}
+	ckptDone  chan struct{}
 
 	insert   [maxRowsPerInsert + 1]*sql.Stmt // insert[n] inserts n events
 	observer Observer
@@ -97,6 +103,13 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	go db.writer()
+	if db.ckpt != nil {
+		db.committed = make(chan struct{}, 1)
+		db.pause = make(chan chan struct{})
+		db.stopCkpt = make(chan struct{})
+		db.ckptDone = make(chan struct{})
+		go db.checkpointer(db.ckpt)
+	}
 	return db, nil
 }
 
@@ -119,7 +132,8 @@ func (db *DB) open(ctx context.Context) error {
 		}
 		base := "file:" + escapePath(db.path) +
 			"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-		if db.write, err = sql.Open("sqlite", base+"&_txlock=immediate"); err != nil {
+		// The writer never checkpoints: see checkpointer.
+		if db.write, err = sql.Open("sqlite", base+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)"); err != nil {
 			return fmt.Errorf("open %s: %w", db.path, err)
 		}
 		db.write.SetMaxOpenConns(1)
@@ -129,6 +143,11 @@ func (db *DB) open(ctx context.Context) error {
 		}
 		db.read.SetMaxOpenConns(8)
 		db.read.SetMaxIdleConns(8)
+		if db.ckpt, err = sql.Open("sqlite", base); err != nil {
+			return fmt.Errorf("open %s: %w", db.path, err)
+		}
+		db.ckpt.SetMaxOpenConns(1)
+		db.ckpt.SetMaxIdleConns(1)
 	}
 	if err := db.migrate(ctx); err != nil {
 		return fmt.Errorf("migrate %s: %w", db.path, err)
@@ -170,6 +189,10 @@ func (db *DB) Close() error {
 	close(db.writes)
 	db.mu.Unlock()
 	<-db.writerDone
+	if db.ckpt != nil {
+		close(db.stopCkpt)
+		<-db.ckptDone
+	}
 	return db.closeDBs()
 }
 
@@ -179,6 +202,9 @@ func (db *DB) closeDBs() error {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}
+	}
+	if db.ckpt != nil {
+		errs = append(errs, db.ckpt.Close())
 	}
 	if db.read != nil && db.read != db.write {
 		errs = append(errs, db.read.Close())

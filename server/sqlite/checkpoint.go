@@ -1,0 +1,102 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Checkpointing moves the pages committed to the WAL into the database file.
+// SQLite's automatic checkpoint runs inside the COMMIT of whichever
+// connection pushes the WAL past its threshold: here that would be the
+// single writer, which then stops gathering and committing groups while it
+// copies pages and syncs the database file. So the writer's connection
+// turns automatic checkpoints off and a goroutine of its own, on a
+// connection of its own, checkpoints beside it on the other core.
+//
+// Durability is unchanged: a commit is durable once its WAL frames are
+// synced, which the writer still does (synchronous=FULL) before replying;
+// the checkpointer's connection is synchronous=FULL too, so the database
+// file is synced before the WAL can be reused.
+const (
+	// checkpointEvery is the least time between two checkpoints: often
+	// enough to keep the WAL short, seldom enough that a page changed by
+	// many commits is copied once.
+	checkpointEvery = 50 * time.Millisecond
+
+	// maxWALFrames bounds the WAL. A PASSIVE checkpoint never waits for
+	// the writer, so under steady load it rarely catches up with the last
+	// commit and the WAL, which SQLite only rewinds once every frame is
+	// in the database file, would keep growing. Past this many frames
+	// (about 4 MB each thousand at 4 KiB pages) the checkpointer pauses
+	// the writer between two commits and runs a RESTART checkpoint, so
+	// that the next commit starts the WAL again from its beginning. The
+	// pause is asked for, not fought for through SQLite's busy handler:
+	// the writer holds the write lock nearly all the time under load, so
+	// a checkpoint polling for it would sleep and retry for a long time
+	// and then hold every commit off while it slept.
+	maxWALFrames = 8192
+)
+
+// checkpointer runs checkpoints on ckpt whenever the writer has committed
+// (signalled on db.committed) until db.stopCkpt closes.
+func (db *DB) checkpointer(ckpt *sql.DB) {
+	defer close(db.ckptDone)
+	timer := time.NewTimer(0)
+	<-timer.C
+	for {
+		select {
+		case <-db.committed:
+		case <-db.stopCkpt:
+			return
+		}
+		timer.Reset(checkpointEvery)
+		select {
+		case <-timer.C:
+		case <-db.stopCkpt:
+			timer.Stop()
+			return
+		}
+		db.checkpoint(ckpt)
+	}
+}
+
+// checkpoint runs one PASSIVE checkpoint, and a RESTART one if the WAL has
+// grown past maxWALFrames.
+func (db *DB) checkpoint(ckpt *sql.DB) {
+	ctx := context.Background()
+	walFrames, err := walCheckpoint(ctx, ckpt, "PASSIVE")
+	if err != nil {
+		db.log.Warn("checkpoint", "mode", "PASSIVE", "err", err)
+		return
+	}
+	if walFrames <= maxWALFrames {
+		return
+	}
+	resume := make(chan struct{})
+	select {
+	case db.pause <- resume:
+	case <-db.stopCkpt:
+		return
+	}
+	defer close(resume)
+	if _, err := walCheckpoint(ctx, ckpt, "RESTART"); err != nil {
+		db.log.Warn("checkpoint", "mode", "RESTART", "err", err, "walFrames", walFrames)
+	}
+}
+
+// walCheckpoint runs PRAGMA wal_checkpoint(mode) and returns how many
+// frames the WAL holds.
+func walCheckpoint(ctx context.Context, ckpt *sql.DB, mode string) (walFrames int, err error) {
+	var busy, done int
+	err = ckpt.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &walFrames, &done)
+	return walFrames, err
+}
+
+// signalCommitted wakes the checkpointer, if there is one, without waiting.
+func (db *DB) signalCommitted() {
+	select {
+	case db.committed <- struct{}{}:
+	default:
+	}
+}
