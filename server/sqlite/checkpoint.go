@@ -50,7 +50,7 @@ func (db *DB) checkpointer(ckpt *sql.DB) {
 		case <-db.stopCkpt:
 			return
 		}
-		timer.Reset(checkpointEvery)
+		timer.Reset(db.ckptEvery)
 		select {
 		case <-timer.C:
 		case <-db.stopCkpt:
@@ -62,27 +62,29 @@ func (db *DB) checkpointer(ckpt *sql.DB) {
 }
 
 // checkpoint runs one PASSIVE checkpoint, and a RESTART one if the WAL has
-// grown past maxWALFrames.
-func (db *DB) checkpoint(ckpt *sql.DB) {
+// grown past db.maxWALFrames. It returns whether it restarted the WAL.
+func (db *DB) checkpoint(ckpt *sql.DB) (restarted bool) {
 	ctx := context.Background()
 	walFrames, err := walCheckpoint(ctx, ckpt, "PASSIVE")
 	if err != nil {
 		db.log.Warn("checkpoint", "mode", "PASSIVE", "err", err)
-		return
+		return false
 	}
-	if walFrames <= maxWALFrames {
-		return
+	if walFrames <= db.maxWALFrames {
+		return false
 	}
 	resume := make(chan struct{})
 	select {
 	case db.pause <- resume:
 	case <-db.stopCkpt:
-		return
+		return false
 	}
 	defer close(resume)
 	if _, err := walCheckpoint(ctx, ckpt, "RESTART"); err != nil {
 		db.log.Warn("checkpoint", "mode", "RESTART", "err", err, "walFrames", walFrames)
+		return false
 	}
+	return true
 }
 
 // walCheckpoint runs PRAGMA wal_checkpoint(mode) and returns how many

@@ -7,6 +7,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
@@ -50,6 +51,9 @@ type DB struct {
 	stopCkpt  chan struct{}
 	ckptDone  chan struct{}
 
+	ckptEvery    time.Duration // Options.CheckpointInterval
+	maxWALFrames int           // Options.MaxWALFrames
+
 	insert   [maxRowsPerInsert + 1]*sql.Stmt // insert[n] inserts n events
 	observer Observer
 	rejected rejectedLog
@@ -65,6 +69,12 @@ type Options struct {
 	MaxRejected int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// CheckpointInterval is the least time between two WAL checkpoints;
+	// 0 means 50 ms. See checkpointer.
+	CheckpointInterval time.Duration
+	// MaxWALFrames bounds the WAL: past it the checkpointer pauses the
+	// writer and restarts the WAL; 0 means 8192 frames (32 MB at 4 KiB pages).
+	MaxWALFrames int
 }
 
 // Observer is told about each group commit, for metrics.
@@ -98,16 +108,21 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if db.rejected.max <= 0 {
 		db.rejected.max = sqlstore.DefaultMaxRejected
 	}
+	db.ckptEvery = cmp.Or(opts.CheckpointInterval, checkpointEvery)
+	db.maxWALFrames = cmp.Or(opts.MaxWALFrames, maxWALFrames)
 	if err := db.open(ctx); err != nil {
 		db.closeDBs()
 		return nil, err
 	}
-	go db.writer()
+	// The channels exist before the writer starts: it selects on them.
 	if db.ckpt != nil {
 		db.committed = make(chan struct{}, 1)
 		db.pause = make(chan chan struct{})
 		db.stopCkpt = make(chan struct{})
 		db.ckptDone = make(chan struct{})
+	}
+	go db.writer()
+	if db.ckpt != nil {
 		go db.checkpointer(db.ckpt)
 	}
 	return db, nil

@@ -1,0 +1,63 @@
+package sqlite
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tracklet/tracklet/server"
+)
+
+// The WAL bound at its edge: a checkpoint restarts the WAL only when it
+// holds more than MaxWALFrames frames, the next commit then writes it from
+// its start, and the writer it paused goes on.
+func TestCheckpointRestartsTheWALPastItsBound(t *testing.T) {
+	ctx := t.Context()
+	// With an hour between checkpoints, they run only when the test calls.
+	db := openFile(t, filepath.Join(t.TempDir(), "t.db"), Options{CheckpointInterval: time.Hour})
+	put := func(i int) {
+		t.Helper()
+		if _, err := db.PutEvents(ctx, batch("tk", fmt.Sprint("r", i), "View", 10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 20 {
+		put(i)
+	}
+	frames, err := walCheckpoint(ctx, db.ckpt, "PASSIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if frames < 10 {
+		t.Fatalf("20 commits left %d WAL frames; the test needs more", frames)
+	}
+
+	db.maxWALFrames = frames // at the bound
+	if db.checkpoint(db.ckpt) {
+		t.Fatalf("restarted a WAL of %d frames with a bound of %d", frames, db.maxWALFrames)
+	}
+	db.maxWALFrames = frames - 1 // one frame past it
+	if !db.checkpoint(db.ckpt) {
+		t.Fatalf("did not restart a WAL of %d frames with a bound of %d", frames, db.maxWALFrames)
+	}
+
+	put(20) // the writer was paused for the restart and must go on
+	after, err := walCheckpoint(ctx, db.ckpt, "PASSIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after >= frames {
+		t.Fatalf("after the restart one commit left %d WAL frames, as many as 20 did (%d): the WAL was not rewound", after, frames)
+	}
+	n := 0
+	for _, err := range db.Events(ctx, server.EventFilter{TrackingID: "tk"}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 210 {
+		t.Fatalf("stored %d events, want 210", n)
+	}
+}
