@@ -115,7 +115,7 @@ func TestGroupCommit(t *testing.T) {
 	results := make([]server.PutResult, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for i := range n {
+	put := func(i int) {
 		wg.Go(func() {
 			// Request 0 and 1 share their events: one of them gets
 			// duplicates, whichever the writer takes second.
@@ -126,7 +126,14 @@ func TestGroupCommit(t *testing.T) {
 			results[i], errs[i] = db.PutEvents(t.Context(), batch(tid, prefix, "View", 10))
 		})
 	}
-	waitQueued(t, db, n-1) // one is with the writer, waiting for the lock
+	// The first request goes alone, so that the writer takes just it and
+	// waits for the lock; the rest, sent later, all wait in the queue.
+	put(0)
+	time.Sleep(100 * time.Millisecond)
+	for i := 1; i < n; i++ {
+		put(i)
+	}
+	waitQueued(t, db, n-1)
 	release()
 	wg.Wait()
 
@@ -213,8 +220,15 @@ func TestCloseCommitsQueuedWork(t *testing.T) {
 	const n = 20
 	var wg sync.WaitGroup
 	errs := make([]error, n)
-	for i := range n {
+	put := func(i int) {
 		wg.Go(func() { _, errs[i] = db.PutEvents(context.Background(), batch(tid, fmt.Sprint("q", i), "View", 10)) })
+	}
+	// The first write goes alone, so that the writer takes just it and
+	// waits for the lock; the rest, sent later, must all wait in the queue.
+	put(0)
+	time.Sleep(100 * time.Millisecond)
+	for i := 1; i < n; i++ {
+		put(i)
 	}
 	db.RecordRejected(&server.Rejection{ReceivedAt: time.Now(), Status: 400, Reason: "queued rejection", Body: "x"})
 	waitQueued(t, db, n) // n-1 events and the rejection; one is with the writer
