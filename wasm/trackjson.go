@@ -34,17 +34,12 @@ var errNotPlain = errors.New("trackJSON: not a batch of plain calls")
 // readOptions would read it from the JS values themselves; anything else
 // fails the whole batch before any call is tracked.
 func parsePlainCalls(s string) ([]plainCall, error) {
-	v, err := decodeJSON(s)
-	list, ok := v.([]any)
-	if err != nil || !ok {
+	var raw [][4]any
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
 		return nil, errNotPlain
 	}
-	calls := make([]plainCall, len(list))
-	for i, item := range list {
-		r, ok := item.([]any)
-		if !ok || len(r) != 4 {
-			return nil, errNotPlain
-		}
+	calls := make([]plainCall, len(raw))
+	for i, r := range raw {
 		c := &calls[i]
 		switch et := r[0].(type) {
 		case string:
