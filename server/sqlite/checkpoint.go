@@ -15,7 +15,7 @@ import (
 // connection of its own, checkpoints beside it on the other core.
 //
 // Durability is unchanged: a commit is durable once its WAL frames are
-// synced, which the syncer does before the writer's requests hear back;
+// synced, which the writer still does (synchronous=FULL) before replying;
 // the checkpointer's connection is synchronous=FULL too, so the database
 // file is synced before the WAL can be reused.
 const (

@@ -108,9 +108,7 @@ func eventArgs(b *server.Batch) ([]any, error) {
 // commit waits for the disk, the next group gathers.
 func (db *DB) writer() {
 	defer close(db.writerDone)
-	if db.toSync != nil {
-		defer close(db.toSync) // after the last group: the syncer drains and stops
-	}
+	group := make([]*writeReq, 0, maxGroup)
 	for {
 		var req *writeReq
 		select {
@@ -123,8 +121,7 @@ func (db *DB) writer() {
 			<-resume
 			continue
 		}
-		// A new slice each time: the syncer holds the last one.
-		group := []*writeReq{req}
+		group = append(group[:0], req)
 	gather:
 		for len(group) < maxGroup {
 			select {
@@ -141,15 +138,10 @@ func (db *DB) writer() {
 	}
 }
 
-// commit runs group in one transaction and hands it to the syncer, or
-// answers it at once if there is no WAL to sync (in memory) or the
-// transaction failed.
 func (db *DB) commit(group []*writeReq) {
-	p := &pendingSync{
-		group:   group,
-		results: make([]writeResult, len(group)),
-		start:   time.Now(),
-	}
+	start := time.Now()
+	results := make([]writeResult, len(group))
+	requests, events := 0, 0
 	err := func() error {
 		// Not a request's context: one client going away must not undo
 		// the others' writes.
@@ -161,7 +153,7 @@ func (db *DB) commit(group []*writeReq) {
 		defer tx.Rollback()
 		for i, req := range group {
 			if req.ctx != nil && req.ctx.Err() != nil {
-				p.results[i].err = req.ctx.Err() // nobody waits for it any more
+				results[i].err = req.ctx.Err() // nobody waits for it any more
 				continue
 			}
 			if req.rejected != nil {
@@ -172,31 +164,37 @@ func (db *DB) commit(group []*writeReq) {
 			}
 			res, err := tx.Stmt(db.insert[req.n]).ExecContext(ctx, req.args...)
 			if err != nil {
-				p.results[i].err = err
+				results[i].err = err
 				continue
 			}
 			n, err := res.RowsAffected()
 			if err != nil {
-				p.results[i].err = err
+				results[i].err = err
 				continue
 			}
-			p.results[i].accepted = int(n)
-			p.requests++
-			p.events += int(n)
+			results[i].accepted = int(n)
+			requests++
+			events += int(n)
 		}
 		return tx.Commit()
 	}()
+	if db.observer != nil {
+		db.observer.Committed(requests, events, time.Since(start), err)
+	}
 	if err != nil {
 		db.log.Error("commit events", "err", err, "requests", len(group))
-		db.answer(p, err)
-		return
+	} else {
+		db.signalCommitted()
 	}
-	db.signalCommitted()
-	if db.toSync == nil {
-		db.answer(p, nil)
-		return
+	for i, req := range group {
+		if req.done == nil {
+			continue
+		}
+		if err != nil && results[i].err == nil {
+			results[i] = writeResult{err: err}
+		}
+		req.done <- results[i]
 	}
-	db.toSync <- p
 }
 
 // pageSize is how many events Events reads per query. Reading in pages keeps
@@ -214,6 +212,5 @@ func (db *DB) Events(ctx context.Context, f server.EventFilter) iter.Seq2[*serve
 // empty) and returns how many there were. It is for resetting test
 // databases (`serve --memory`), not for production data management.
 func (db *DB) DeleteEvents(ctx context.Context, trackingID string) (int64, error) {
-	n, err := sqlstore.DeleteEvents(ctx, db.write, trackingID)
-	return n, db.durable(err)
+	return sqlstore.DeleteEvents(ctx, db.write, trackingID)
 }

@@ -43,9 +43,6 @@ type DB struct {
 
 	writes     chan *writeReq
 	writerDone chan struct{}
-	wal        *walFile          // file databases only
-	toSync     chan *pendingSync // committed groups for the syncer (file databases only)
-	syncerDone chan struct{}
 	mu         sync.RWMutex // guards closed against sends on writes
 	closed     bool
 
@@ -90,8 +87,8 @@ type Observer interface {
 // Open opens (creating if needed) the database at path, or an in-memory one
 // if path is Memory, and brings its schema up to date.
 //
-// A file database runs in WAL mode, and PutEvents returns only once the WAL
-// holding its events is synced to disk (see syncer).
+// A file database runs in WAL mode with synchronous=FULL, so a commit is on
+// disk, WAL included, before PutEvents returns.
 func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db := &DB{
 		path:       path,
@@ -118,11 +115,6 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	// The channels exist before the writer starts: it selects on them.
-	if db.wal != nil {
-		db.toSync = make(chan *pendingSync, maxPendingSyncs)
-		db.syncerDone = make(chan struct{})
-		go db.syncer()
-	}
 	if db.ckpt != nil {
 		db.committed = make(chan struct{}, 1)
 		db.pause = make(chan chan struct{})
@@ -155,9 +147,8 @@ func (db *DB) open(ctx context.Context) error {
 		}
 		base := "file:" + escapePath(db.path) +
 			"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-		// The writer never checkpoints (see checkpointer) and never
-		// waits for the disk: its commits are synced by the syncer.
-		if db.write, err = sql.Open("sqlite", base+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)&_pragma=synchronous(NORMAL)"); err != nil {
+		// The writer never checkpoints: see checkpointer.
+		if db.write, err = sql.Open("sqlite", base+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)"); err != nil {
 			return fmt.Errorf("open %s: %w", db.path, err)
 		}
 		db.write.SetMaxOpenConns(1)
@@ -184,15 +175,6 @@ func (db *DB) open(ctx context.Context) error {
 		if !strings.EqualFold(mode, "wal") {
 			return fmt.Errorf("%s: journal mode is %q, not WAL", db.path, mode)
 		}
-		db.wal = &walFile{path: db.path + "-wal"}
-		// The migrations ran on the writer's connection, unsynced; and a
-		// WAL file created just now is not durable until its directory is.
-		if err := db.wal.sync(); err != nil {
-			return err
-		}
-		if err := syncDir(filepath.Dir(db.path)); err != nil {
-			return err
-		}
 	}
 	for n := 1; n <= maxRowsPerInsert; n++ {
 		if db.insert[n], err = db.write.PrepareContext(ctx, sqlstore.InsertEventsSQL(n)); err != nil {
@@ -205,19 +187,6 @@ func (db *DB) open(ctx context.Context) error {
 // escapePath makes a file name safe inside a file: URI.
 func escapePath(p string) string {
 	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
-}
-
-// syncDir fsyncs a directory, making the files created in it durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 // Path returns the database's file name, or Memory.
@@ -235,9 +204,6 @@ func (db *DB) Close() error {
 	close(db.writes)
 	db.mu.Unlock()
 	<-db.writerDone
-	if db.syncerDone != nil {
-		<-db.syncerDone
-	}
 	if db.ckpt != nil {
 		close(db.stopCkpt)
 		<-db.ckptDone
@@ -247,9 +213,6 @@ func (db *DB) Close() error {
 
 func (db *DB) closeDBs() error {
 	var errs []error
-	if db.wal != nil {
-		errs = append(errs, db.wal.close())
-	}
 	for _, s := range db.insert {
 		if s != nil {
 			errs = append(errs, s.Close())

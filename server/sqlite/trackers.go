@@ -25,7 +25,7 @@ func (db *DB) CreateTracker(ctx context.Context, name string, origins []string) 
 	if err != nil {
 		return nil, err
 	}
-	if err := db.durable(sqlstore.InsertTracker(ctx, db.write, t)); err != nil {
+	if err := sqlstore.InsertTracker(ctx, db.write, t); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -57,7 +57,7 @@ func (db *DB) Trackers(ctx context.Context) ([]*server.Tracker, error) {
 // SetTrackerDisabled disables (or re-enables) a tracker: a disabled
 // tracker's events are refused as if it did not exist.
 func (db *DB) SetTrackerDisabled(ctx context.Context, id string, disabled bool) error {
-	err := db.durable(sqlstore.SetTrackerDisabled(ctx, db.write, id, disabled))
+	err := sqlstore.SetTrackerDisabled(ctx, db.write, id, disabled)
 	db.trackers.forget(id)
 	return err
 }
