@@ -5,7 +5,7 @@
 // reports events/s, latency percentiles, the child's peak RSS and the ratio
 // between the two.
 //
-//	go run ./server/cmd/tracklet-load [-duration 5s] [-clients 64] [-batch 10]
+//	go run ./server/cmd/tracklet-load [-duration 5s] [-clients 64] [-batch 10] [-ids v7|v4]
 package main
 
 import (
@@ -22,12 +22,15 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	trackhttp "github.com/tracklet/tracklet/server/http"
 	"github.com/tracklet/tracklet/server/sqlite"
 )
@@ -37,6 +40,7 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "how long to load each target")
 	clients := flag.Int("clients", 64, "concurrent clients")
 	batch := flag.Int("batch", 10, "events per request (1-10)")
+	ids := flag.String("ids", "v7", "eventIds: v7 (time-ordered UUIDs, as the browser module sends) or v4 (random UUIDs)")
 	flag.Parse()
 	if *child != "" {
 		if err := runChild(*child); err != nil {
@@ -45,9 +49,20 @@ func main() {
 		}
 		return
 	}
+	uuid.EnableRandPool() // one read of the random source per many eventIds
+	var newID func() uuid.UUID
+	switch *ids {
+	case "v7":
+		newID = func() uuid.UUID { return uuid.Must(uuid.NewV7()) }
+	case "v4":
+		newID = uuid.New
+	default:
+		fmt.Fprintf(os.Stderr, "tracklet-load: -ids %q: want v7 or v4\n", *ids)
+		os.Exit(2)
+	}
 	var results []result
 	for _, target := range []string{"collector", "noop"} {
-		r, err := load(target, *duration, *clients, *batch)
+		r, err := load(target, *duration, *clients, *batch, newID)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "tracklet-load:", err)
 			os.Exit(1)
@@ -74,7 +89,7 @@ type result struct {
 }
 
 // load starts the target in a child process and runs the clients against it.
-func load(target string, d time.Duration, clients, batch int) (result, error) {
+func load(target string, d time.Duration, clients, batch int, newID func() uuid.UUID) (result, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return result{}, err
@@ -92,8 +107,7 @@ func load(target string, d time.Duration, clients, batch int) (result, error) {
 		return result{}, fmt.Errorf("%s did not start: %w", target, err)
 	}
 
-	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients, DisableCompression: true}
-	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	host := strings.TrimPrefix(url, "http://")
 	var (
 		events, errs atomic.Int64
 		mu           sync.Mutex
@@ -106,28 +120,26 @@ func load(target string, d time.Duration, clients, batch int) (result, error) {
 	for c := range clients {
 		wg.Go(func() {
 			own := make([]time.Duration, 0, 1<<16)
-			var sb strings.Builder
-			for i := 0; time.Now().Before(end); i++ {
-				sb.Reset()
-				fmt.Fprintf(&sb, `{"trackingId":%q,"sessionId":"c%d","userId":"u%d","eventList":[`, tid, c, c)
-				for k := range batch {
-					if k > 0 {
-						sb.WriteByte(',')
-					}
-					fmt.Fprintf(&sb, `{"eventId":"c%d-%d-%d","eventType":"MovieRating","itemId":"movie%d","eventValue":4.5,"sentAt":%.3f,"properties":"{\"numberOfRatings\":\"12\"}"}`,
-						c, i, k, k, float64(time.Now().UnixMilli())/1000)
+			// Bodies are built with appends, not fmt: on two shared
+			// cores every microsecond the generator spends is one the
+			// target does not get.
+			var body []byte
+			client := &conn{addr: host, host: host, timeout: 10 * time.Second}
+			defer func() {
+				if client.c != nil {
+					client.c.Close()
 				}
-				sb.WriteString("]}")
+			}()
+			for i := 0; time.Now().Before(end); i++ {
+				body = appendBody(body[:0], tid, c, i, batch, time.Now(), newID)
 				t0 := time.Now()
-				resp, err := client.Post(url+"/events", "application/json", strings.NewReader(sb.String()))
+				status, err := client.post("/events", body)
 				if err != nil {
 					errs.Add(1)
 					continue
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
 				own = append(own, time.Since(t0))
-				if resp.StatusCode != 200 {
+				if status != 200 {
 					errs.Add(1)
 					continue
 				}
@@ -151,6 +163,32 @@ func load(target string, d time.Duration, clients, batch int) (result, error) {
 		p50: pct(0.50), p99: pct(0.99), rssKB: peakRSS(cmd.Process.Pid), errors: errs.Load(),
 		targetCPU: (cpuSeconds(cmd.Process.Pid) - targetCPU0) / elapsed.Seconds(),
 		loadCPU:   (selfCPUSeconds() - loadCPU0) / elapsed.Seconds()}, nil
+}
+
+// appendBody appends client c's i-th PutEvents request of n events, sent
+// at now, to b, with eventIds from newID.
+func appendBody(b []byte, tid string, c, i, n int, now time.Time, newID func() uuid.UUID) []byte {
+	b = append(b, `{"trackingId":`...)
+	b = strconv.AppendQuote(b, tid)
+	b = append(b, `,"sessionId":"c`...)
+	b = strconv.AppendInt(b, int64(c), 10)
+	b = append(b, `","userId":"u`...)
+	b = strconv.AppendInt(b, int64(c), 10)
+	b = append(b, `","eventList":[`...)
+	sentAt := float64(now.UnixMilli()) / 1000
+	for k := range n {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"eventId":"`...)
+		b = append(b, newID().String()...)
+		b = append(b, `","eventType":"MovieRating","itemId":"movie`...)
+		b = strconv.AppendInt(b, int64(k), 10)
+		b = append(b, `","eventValue":4.5,"sentAt":`...)
+		b = strconv.AppendFloat(b, sentAt, 'f', 3, 64)
+		b = append(b, `,"properties":"{\"numberOfRatings\":\"12\"}"}`...)
+	}
+	return append(b, "]}"...)
 }
 
 // cpuSeconds reads the user+system CPU time a process has used from
@@ -249,6 +287,16 @@ func runChild(target string) error {
 		}
 		pprof.StartCPUProfile(out)
 		defer pprof.StopCPUProfile()
+	}
+	// TRACKLET_LOAD_TRACE=file records an execution trace of the target,
+	// to see what its goroutines wait for: go tool trace file.
+	if f := os.Getenv("TRACKLET_LOAD_TRACE"); f != "" && target == "collector" {
+		out, err := os.Create(f)
+		if err != nil {
+			return err
+		}
+		trace.Start(out)
+		defer trace.Stop()
 	}
 	fmt.Printf("http://%s %s\n", ln.Addr(), tid)
 	io.Copy(io.Discard, os.Stdin) // until the parent closes it
