@@ -23,6 +23,9 @@ type Metrics struct {
 	commits     *prometheus.CounterVec
 	commitTime  prometheus.Histogram
 	commitBatch prometheus.Histogram
+	checkpoints *prometheus.CounterVec
+	ckptTime    *prometheus.HistogramVec
+	walFrames   prometheus.Gauge
 }
 
 // New returns the metrics; queueDepth, if not nil, is read for the write
@@ -54,11 +57,23 @@ func New(queueDepth func() int) *Metrics {
 			Name: "tracklet_commit_requests", Help: "PutEvents requests made durable by one group commit.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
 		}),
+		checkpoints: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tracklet_checkpoints_total", Help: "WAL checkpoints by mode (PASSIVE, RESTART) and outcome (ok, error).",
+		}, []string{"mode", "result"}),
+		ckptTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tracklet_checkpoint_duration_seconds",
+			Help:    "Duration of one WAL checkpoint by mode; a RESTART checkpoint holds the writer that long.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"mode"}),
+		walFrames: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tracklet_wal_frames", Help: "Frames (pages) in the SQLite WAL at the last checkpoint.",
+		}),
 	}
 	for _, r := range []string{"accepted", "duplicate", "rejected"} {
 		m.events.WithLabelValues(r) // present at 0 from the start
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.events, m.limited, m.commits, m.commitTime, m.commitBatch,
+		m.checkpoints, m.ckptTime, m.walFrames,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if queueDepth != nil {
 		m.WatchQueue(queueDepth)
@@ -110,4 +125,15 @@ func (m *Metrics) Committed(requests, events int, d time.Duration, err error) {
 	m.commits.WithLabelValues("ok").Inc()
 	m.commitTime.Observe(d.Seconds())
 	m.commitBatch.Observe(float64(requests))
+}
+
+// Checkpointed implements sqlite.CheckpointObserver.
+func (m *Metrics) Checkpointed(mode string, walFrames, backfilled int, d time.Duration, err error) {
+	if err != nil {
+		m.checkpoints.WithLabelValues(mode, "error").Inc()
+		return
+	}
+	m.checkpoints.WithLabelValues(mode, "ok").Inc()
+	m.ckptTime.WithLabelValues(mode).Observe(d.Seconds())
+	m.walFrames.Set(float64(walFrames))
 }

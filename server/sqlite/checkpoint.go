@@ -65,7 +65,7 @@ func (db *DB) checkpointer(ckpt *sql.DB) {
 // grown past db.maxWALFrames. It returns whether it restarted the WAL.
 func (db *DB) checkpoint(ckpt *sql.DB) (restarted bool) {
 	ctx := context.Background()
-	walFrames, err := walCheckpoint(ctx, ckpt, "PASSIVE")
+	walFrames, err := db.observedCheckpoint(ctx, ckpt, "PASSIVE")
 	if err != nil {
 		db.log.Warn("checkpoint", "mode", "PASSIVE", "err", err)
 		return false
@@ -80,19 +80,40 @@ func (db *DB) checkpoint(ckpt *sql.DB) (restarted bool) {
 		return false
 	}
 	defer close(resume)
-	if _, err := walCheckpoint(ctx, ckpt, "RESTART"); err != nil {
+	if _, err := db.observedCheckpoint(ctx, ckpt, "RESTART"); err != nil {
 		db.log.Warn("checkpoint", "mode", "RESTART", "err", err, "walFrames", walFrames)
 		return false
 	}
 	return true
 }
 
-// walCheckpoint runs PRAGMA wal_checkpoint(mode) and returns how many
-// frames the WAL holds.
-func walCheckpoint(ctx context.Context, ckpt *sql.DB, mode string) (walFrames int, err error) {
-	var busy, done int
-	err = ckpt.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &walFrames, &done)
+// CheckpointObserver is told about each WAL checkpoint, if Options.Observer
+// implements it too: for metrics on the WAL's size and on how long RESTART
+// checkpoints hold the writer.
+type CheckpointObserver interface {
+	// Checkpointed is called after a checkpoint in mode ("PASSIVE" or
+	// "RESTART") took d, walFrames being the WAL's size in frames and
+	// backfilled how many of them are in the database file; err is its
+	// outcome. A RESTART checkpoint pauses the writer for d.
+	Checkpointed(mode string, walFrames, backfilled int, d time.Duration, err error)
+}
+
+// observedCheckpoint runs walCheckpoint and tells the observer.
+func (db *DB) observedCheckpoint(ctx context.Context, ckpt *sql.DB, mode string) (walFrames int, err error) {
+	start := time.Now()
+	walFrames, backfilled, err := walCheckpoint(ctx, ckpt, mode)
+	if o, ok := db.observer.(CheckpointObserver); ok {
+		o.Checkpointed(mode, walFrames, backfilled, time.Since(start), err)
+	}
 	return walFrames, err
+}
+
+// walCheckpoint runs PRAGMA wal_checkpoint(mode) and returns how many
+// frames the WAL holds and how many of them are in the database file.
+func walCheckpoint(ctx context.Context, ckpt *sql.DB, mode string) (walFrames, backfilled int, err error) {
+	var busy int
+	err = ckpt.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &walFrames, &backfilled)
+	return walFrames, backfilled, err
 }
 
 // signalCommitted wakes the checkpointer, if there is one, without waiting.

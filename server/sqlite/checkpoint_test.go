@@ -3,6 +3,7 @@ package sqlite
 import (
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +16,8 @@ import (
 func TestCheckpointRestartsTheWALPastItsBound(t *testing.T) {
 	ctx := t.Context()
 	// With an hour between checkpoints, they run only when the test calls.
-	db := openFile(t, filepath.Join(t.TempDir(), "t.db"), Options{CheckpointInterval: time.Hour})
+	obs := &checkpoints{}
+	db := openFile(t, filepath.Join(t.TempDir(), "t.db"), Options{CheckpointInterval: time.Hour, Observer: obs})
 	put := func(i int) {
 		t.Helper()
 		if _, err := db.PutEvents(ctx, batch("tk", fmt.Sprint("r", i), "View", 10)); err != nil {
@@ -25,7 +27,7 @@ func TestCheckpointRestartsTheWALPastItsBound(t *testing.T) {
 	for i := range 20 {
 		put(i)
 	}
-	frames, err := walCheckpoint(ctx, db.ckpt, "PASSIVE")
+	frames, _, err := walCheckpoint(ctx, db.ckpt, "PASSIVE")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,8 +44,19 @@ func TestCheckpointRestartsTheWALPastItsBound(t *testing.T) {
 		t.Fatalf("did not restart a WAL of %d frames with a bound of %d", frames, db.maxWALFrames)
 	}
 
+	// The observer heard of all three: two PASSIVE checkpoints of the
+	// whole WAL, then the RESTART, each with the WAL's size.
+	want := []string{
+		fmt.Sprintf("PASSIVE %d/%d", frames, frames),
+		fmt.Sprintf("PASSIVE %d/%d", frames, frames),
+		fmt.Sprintf("RESTART %d/%d", frames, frames),
+	}
+	if got := obs.get(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("observed checkpoints %q, want %q", got, want)
+	}
+
 	put(20) // the writer was paused for the restart and must go on
-	after, err := walCheckpoint(ctx, db.ckpt, "PASSIVE")
+	after, _, err := walCheckpoint(ctx, db.ckpt, "PASSIVE")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,4 +73,28 @@ func TestCheckpointRestartsTheWALPastItsBound(t *testing.T) {
 	if n != 210 {
 		t.Fatalf("stored %d events, want 210", n)
 	}
+}
+
+// checkpoints records the checkpoints an observer hears of, as
+// "MODE walFrames/backfilled".
+type checkpoints struct {
+	commits
+	mu   sync.Mutex
+	seen []string
+}
+
+func (c *checkpoints) Checkpointed(mode string, walFrames, backfilled int, d time.Duration, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		c.seen = append(c.seen, mode+" error: "+err.Error())
+		return
+	}
+	c.seen = append(c.seen, fmt.Sprintf("%s %d/%d", mode, walFrames, backfilled))
+}
+
+func (c *checkpoints) get() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.seen...)
 }
