@@ -85,7 +85,7 @@ func (db *DB) enqueue(ctx context.Context, req *writeReq) error {
 }
 
 // eventArgs flattens b into the arguments of
-// sqlstore.InsertEventsSQL(len(events)), assigning eventIds where missing.
+// sqlstore.InsertRequestSQL(len(events)), assigning eventIds where missing.
 // It runs on the caller's goroutine so that the writer does as little as
 // possible.
 func eventArgs(b *server.Batch) ([]any, error) {
@@ -93,10 +93,11 @@ func eventArgs(b *server.Batch) ([]any, error) {
 	if err := server.AssignEventIDs(r); err != nil {
 		return nil, err
 	}
-	args := make([]any, 0, len(r.EventList)*sqlstore.ColumnsPerEvent)
+	args := make([]any, 0, sqlstore.ColumnsPerRequest+len(r.EventList)*sqlstore.OwnColumnsPerEvent)
+	args = sqlstore.AppendRequestArgs(args, b)
 	for i := range r.EventList {
 		var err error
-		if args, err = sqlstore.AppendEventArgs(args, b, &r.EventList[i]); err != nil {
+		if args, err = sqlstore.AppendEventOwnArgs(args, b, &r.EventList[i]); err != nil {
 			return nil, err
 		}
 	}

@@ -177,7 +177,7 @@ func (db *DB) open(ctx context.Context) error {
 		}
 	}
 	for n := 1; n <= maxRowsPerInsert; n++ {
-		if db.insert[n], err = db.write.PrepareContext(ctx, sqlstore.InsertEventsSQL(n)); err != nil {
+		if db.insert[n], err = db.write.PrepareContext(ctx, sqlstore.InsertRequestSQL(n)); err != nil {
 			return fmt.Errorf("prepare insert: %w", err)
 		}
 	}

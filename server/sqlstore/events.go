@@ -25,13 +25,81 @@ const ColumnsPerEvent = 14
 
 // InsertEventsSQL is an INSERT of rows events rows (rows × ColumnsPerEvent
 // variables) that skips an event whose (tracking_id, event_id) is stored
-// already, so RowsAffected counts the events it stored. Each store picks
-// rows to fit its limit on variables per statement.
+// already, so RowsAffected counts the events it stored. Its rows may come
+// from several requests (the D1 store packs a queue batch's requests into
+// statements of up to 100 variables); see InsertRequestSQL for one
+// request's events.
 func InsertEventsSQL(rows int) string {
 	row := "(" + strings.TrimSuffix(strings.Repeat("?,", ColumnsPerEvent), ",") + ")"
 	values := strings.TrimSuffix(strings.Repeat(row+",", rows), ",")
 	return "INSERT INTO events (" + EventColumns + ") VALUES " + values +
 		" ON CONFLICT (tracking_id, event_id) DO NOTHING"
+}
+
+// RequestColumns are the events columns whose values every event of one
+// request shares, and EventOwnColumns the others, in the orders
+// AppendRequestArgs and AppendEventOwnArgs give their values.
+const (
+	RequestColumns  = `tracking_id, session_id, user_id, received_at_ms`
+	EventOwnColumns = `event_id, event_type, sent_at_ms, occurred_at_ms, item_id, event_value, impression,
+	recommendation_id, metric_attribution, properties`
+	// ColumnsPerRequest and OwnColumnsPerEvent count them.
+	ColumnsPerRequest  = 4
+	OwnColumnsPerEvent = 10
+)
+
+// InsertRequestSQL is an INSERT of the rows events of one request that
+// binds the values they share once: ColumnsPerRequest + rows ×
+// OwnColumnsPerEvent variables, against rows × ColumnsPerEvent for
+// InsertEventsSQL. Binding a text value costs a copy into SQLite's memory,
+// so for ten events this saves 27 of 70 copies and about 6% of the
+// native store's CPU. Like InsertEventsSQL it skips an event whose
+// (tracking_id, event_id) is stored already, so RowsAffected counts the
+// events it stored; rows are inserted in the order given.
+func InsertRequestSQL(rows int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?,", OwnColumnsPerEvent), ",") + ")"
+	values := strings.TrimSuffix(strings.Repeat(row+",", rows), ",")
+	var own strings.Builder
+	for i := range OwnColumnsPerEvent {
+		fmt.Fprintf(&own, ", column%d", i+1)
+	}
+	// "WHERE true" keeps SQLite's parser from reading ON CONFLICT as the
+	// ON of a join: see the upsert section of SQLite's INSERT docs.
+	return "INSERT INTO events (" + RequestColumns + ", " + EventOwnColumns + ") SELECT ?, ?, ?, ?" + own.String() +
+		" FROM (VALUES " + values + ") WHERE true ON CONFLICT (tracking_id, event_id) DO NOTHING"
+}
+
+// AppendRequestArgs appends the values of RequestColumns for b's events.
+func AppendRequestArgs(args []any, b *server.Batch) []any {
+	r := b.Request
+	return append(args, r.TrackingID, r.SessionID, nullString(r.UserID), b.ReceivedAt.UnixMilli())
+}
+
+// AppendEventOwnArgs appends the values of EventOwnColumns for e, one of
+// b's events, which must have an eventId.
+func AppendEventOwnArgs(args []any, b *server.Batch, e *event.Event) ([]any, error) {
+	if e.EventID == nil {
+		return args, errors.New("insert events: an event has no eventId")
+	}
+	impression, attribution := jsonColumns(e)
+	sent := e.SentAt.Time()
+	return append(args, *e.EventID, e.EventType, sent.UnixMilli(), b.OccurredAt(sent).UnixMilli(),
+		nullString(e.ItemID), nullFloat(e.EventValue), impression,
+		nullString(e.RecommendationID), attribution, nullString(e.Properties)), nil
+}
+
+// jsonColumns returns the values of e's impression and metric_attribution
+// columns: JSON text, or nil for NULL.
+func jsonColumns(e *event.Event) (impression, attribution any) {
+	if e.Impression != nil {
+		j, _ := json.Marshal(e.Impression) // []string always marshals
+		impression = string(j)
+	}
+	if e.MetricAttribution != nil {
+		j, _ := json.Marshal(e.MetricAttribution)
+		attribution = string(j)
+	}
+	return impression, attribution
 }
 
 // AppendEventArgs appends the values of e's events row, e being one of b's
@@ -42,15 +110,7 @@ func AppendEventArgs(args []any, b *server.Batch, e *event.Event) ([]any, error)
 		return args, errors.New("insert events: an event has no eventId")
 	}
 	r := b.Request
-	var impression, attribution any
-	if e.Impression != nil {
-		j, _ := json.Marshal(e.Impression) // []string always marshals
-		impression = string(j)
-	}
-	if e.MetricAttribution != nil {
-		j, _ := json.Marshal(e.MetricAttribution)
-		attribution = string(j)
-	}
+	impression, attribution := jsonColumns(e)
 	sent := e.SentAt.Time()
 	return append(args,
 		r.TrackingID, *e.EventID, r.SessionID, nullString(r.UserID), e.EventType,
