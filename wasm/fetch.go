@@ -36,6 +36,8 @@ type fetchTransport struct {
 	url      string // <endpoint>/events
 	compress bool
 
+	sender *sender // nil, or not usable yet: send from the page
+
 	mu       sync.Mutex
 	inflight int                   // bytes of keepalive bodies not yet answered
 	zipping  map[*zipping]struct{} // requests waiting for CompressionStream
@@ -50,7 +52,10 @@ type zipping struct {
 }
 
 func newFetchTransport(endpoint string, compress bool) *fetchTransport {
-	return &fetchTransport{url: strings.TrimRight(endpoint, "/") + "/events", compress: compress, zipping: map[*zipping]struct{}{}}
+	return &fetchTransport{
+		url: strings.TrimRight(endpoint, "/") + "/events", compress: compress,
+		sender: startSender(), zipping: map[*zipping]struct{}{},
+	}
 }
 
 func (f *fetchTransport) requestURL(gzip bool) string {
@@ -66,6 +71,18 @@ func (f *fetchTransport) Send(ctx context.Context, req event.Request) error {
 	b, err := tracker.MarshalRequest(req)
 	if err != nil {
 		return &tracker.SendError{Message: "encoding the request: " + err.Error()}
+	}
+	if f.sender.usable() {
+		p := f.sender.post(f.requestURL(false), b, f.compress && len(b) >= compressMin)
+		select {
+		case err := <-p.answer:
+			if err != errNoWorker {
+				return err
+			}
+			// The Worker could not start or died: send from the page.
+		case <-ctx.Done():
+			return tracker.NetworkError("aborted: " + ctx.Err().Error())
+		}
 	}
 	var body any = string(b)
 	size := len(b)
@@ -178,8 +195,14 @@ func (f *fetchTransport) release(n int) {
 // SendCompressing sends, uncompressed and with keepalive, the requests
 // still waiting for CompressionStream: compression answers in a later
 // task, which a page being left may never run. Their Send calls return the
-// answer to these requests instead.
+// answer to these requests instead. So it does with the requests the
+// sending Worker has not answered: the Worker ends with the page.
 func (f *fetchTransport) SendCompressing() {
+	for _, p := range f.sender.takeUnanswered() {
+		if !f.sendKeepalive(string(p.body), func(err error) { p.answer <- err }) {
+			return
+		}
+	}
 	f.mu.Lock()
 	var zs []*zipping
 	for z := range f.zipping {
@@ -235,6 +258,24 @@ var helpers = sync.OnceValue(func() js.Value {
   canGzip: typeof CompressionStream === "function",
   gzip: function (s) {
     return new Response(new Blob([s]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
+  },
+  startWorker: function (src, onMessage, onError) {
+    if (typeof Worker !== "function" || typeof Blob !== "function" || typeof URL !== "function" || !URL.createObjectURL) return null;
+    try {
+      var url = URL.createObjectURL(new Blob([src], {type: "text/javascript"}));
+      var w = new Worker(url, {name: "tracklet"});
+      w.onmessage = function (e) {
+        if (e.data && e.data.hello) URL.revokeObjectURL(url);
+        onMessage(e);
+      };
+      w.onerror = onError;
+      return w;
+    } catch (e) {
+      return null; // e.g. a Content-Security-Policy without blob: workers
+    }
+  },
+  post: function (w, id, url, body, gzip) {
+    w.postMessage({id: id, url: url, body: body, gzip: gzip}, [body]);
   },
   init: function (body, keepalive) {
     var init = {method: "POST", body: body, headers: {"Content-Type": "text/plain;charset=UTF-8"}, credentials: "omit", mode: "cors"};
