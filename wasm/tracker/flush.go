@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/tracklet/tracklet/event"
@@ -21,6 +20,12 @@ import (
 // dropped and reported, and the flush goes on; 413 splits the request in
 // halves until a single event is refused, which is dropped.
 func (t *Tracker) Flush(ctx context.Context) Result {
+	return t.flush(ctx, false)
+}
+
+// flush is Flush; with follow, it also sends the full batches queued while
+// it runs.
+func (t *Tracker) flush(ctx context.Context, follow bool) Result {
 	t.sendMu.Lock()
 	defer t.sendMu.Unlock()
 
@@ -37,7 +42,7 @@ func (t *Tracker) Flush(ctx context.Context) Result {
 		notices    []Notice
 		retry      bool
 		retryAfter time.Duration
-		taken      int
+		taken      int // events taken from the queue
 		sent       []string
 		gone       []string // dropped: to be deleted from the store
 		failedReqs int      // requests that failed and will be retried
@@ -49,130 +54,138 @@ func (t *Tracker) Flush(ctx context.Context) Result {
 		notices = append(notices, Notice{Kind: Dropped, EventIDs: ids, Err: err})
 	}
 
-	// Batches leave the queue just before they are sent, MaxInFlight at
-	// a time: until then Unload (a page being left) can still take them.
-	for taken < due && !retry {
+	// Batches leave the queue just before they are sent: until then
+	// Unload (a page being left) can still take them. Up to MaxInFlight
+	// requests are on the wire at once, a new one leaving as soon as the
+	// oldest is answered; answers are taken in the order the requests
+	// left, as if they had come one by one.
+	type flight struct {
+		b    []entry
+		done chan error
+	}
+	var (
+		window  []*flight
+		requeue []entry // failed, to go back to the front of the queue
+	)
+	settled := func(n int) {
 		t.mu.Lock()
-		var group [][]entry
-		n := 0
-		for len(group) < t.cfg.MaxInFlight && taken+n < due && n < len(t.queue) {
-			b := batches(t.queue[n:], min(t.cfg.BatchSize, due-taken-n))[0]
-			group = append(group, b)
-			n += len(b)
-		}
-		if n == 0 {
-			t.mu.Unlock()
-			break
-		}
-		t.queue = t.queue[n:]
-		t.inFlight = n
+		t.inFlight -= n
 		t.mu.Unlock()
-		taken += n
+	}
+	// launch sends the next batch, if one is due; false when none is.
+	launch := func() bool {
+		for {
+			t.mu.Lock()
+			if follow && taken >= due && len(t.queue) >= t.cfg.BatchSize && t.consent == ConsentGranted {
+				// A background flush also takes the batches filled
+				// while it runs, so that requests keep leaving.
+				due = taken + len(t.queue)
+			}
+			if taken >= due || len(t.queue) == 0 {
+				t.mu.Unlock()
+				return false
+			}
+			b := batches(t.queue, min(t.cfg.BatchSize, due-taken))[0]
+			t.queue = t.queue[len(b):]
+			t.inFlight += len(b)
+			t.mu.Unlock()
+			taken += len(b)
 
-		// Give up events that waited too long, whatever happens next.
-		now := t.clock.Now()
-		live := make([][]entry, len(group))
-		for i, b := range group {
-			var expired []entry
+			// Give up events that waited too long, whatever happens next.
+			now := t.clock.Now()
+			var live, expired []entry
 			for _, e := range b {
 				if now.Sub(e.queuedAt) > t.cfg.MaxAge {
 					expired = append(expired, e)
 				} else {
-					live[i] = append(live[i], e)
+					live = append(live, e)
 				}
 			}
 			if len(expired) > 0 {
 				drop(expired, errors.New("not delivered within "+t.cfg.MaxAge.String()))
+				settled(len(expired))
 			}
-		}
-
-		// The first attempt of each batch goes out at once; the answers
-		// are then taken in order, as if they had come one by one.
-		first := make([]error, len(live))
-		if len(live) == 1 {
-			if len(live[0]) > 0 {
-				first[0] = t.transport.Send(ctx, t.request(live[0]))
-			}
-		} else {
-			var wg sync.WaitGroup
-			for i, b := range live {
-				if len(b) == 0 {
-					continue
-				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					first[i] = t.transport.Send(ctx, t.request(b))
-				}()
-			}
-			wg.Wait()
-		}
-
-		var requeue []entry
-		for i, b := range live {
-			if len(b) == 0 {
+			if len(live) == 0 {
 				continue
 			}
-			type attempt struct {
-				b    []entry
-				err  error
-				sent bool // err is the answer already
+			f := &flight{b: live, done: make(chan error, 1)}
+			window = append(window, f)
+			go func() { f.done <- t.transport.Send(ctx, t.request(f.b)) }()
+			return true
+		}
+	}
+
+	for {
+		for !retry && len(window) < t.cfg.MaxInFlight && launch() {
+		}
+		if len(window) == 0 {
+			break
+		}
+		f := window[0]
+		window = window[1:]
+		type attempt struct {
+			b    []entry
+			err  error
+			sent bool // err is the answer already
+		}
+		requeued := len(requeue)
+		work := []attempt{{b: f.b, err: <-f.done, sent: true}}
+		for len(work) > 0 {
+			a := work[0]
+			work = work[1:]
+			if !a.sent {
+				if retry {
+					requeue = append(requeue, a.b...)
+					continue
+				}
+				a.err = t.transport.Send(ctx, t.request(a.b))
 			}
-			work := []attempt{{b: b, err: first[i], sent: true}}
-			for len(work) > 0 {
-				a := work[0]
-				work = work[1:]
-				if !a.sent {
-					if retry {
-						requeue = append(requeue, a.b...)
-						continue
+			err, b := a.err, a.b
+			var se *SendError
+			switch {
+			case err == nil:
+				res.Sent += len(b)
+				ids := eventIDs(b)
+				sent = append(sent, ids...)
+				notices = append(notices, Notice{Kind: Sent, EventIDs: ids})
+			case errors.As(err, &se) && se.Status == 413 && len(b) > 1:
+				// Too large for the collector: try each half on its own.
+				half := len(b) / 2
+				work = append([]attempt{{b: b[:half:half]}, {b: b[half:]}}, work...)
+			case IsRetryable(err):
+				retry = true
+				failedReqs++
+				failedEvs += len(b)
+				var out, again []entry
+				for _, e := range b {
+					e.attempts++
+					if e.attempts >= t.cfg.MaxAttempts {
+						out = append(out, e)
+					} else {
+						again = append(again, e)
 					}
-					a.err = t.transport.Send(ctx, t.request(a.b))
 				}
-				err, b := a.err, a.b
-				var se *SendError
-				switch {
-				case err == nil:
-					res.Sent += len(b)
-					ids := eventIDs(b)
-					sent = append(sent, ids...)
-					notices = append(notices, Notice{Kind: Sent, EventIDs: ids})
-				case errors.As(err, &se) && se.Status == 413 && len(b) > 1:
-					// Too large for the collector: try each half on its own.
-					half := len(b) / 2
-					work = append([]attempt{{b: b[:half:half]}, {b: b[half:]}}, work...)
-				case IsRetryable(err):
-					retry = true
-					failedReqs++
-					failedEvs += len(b)
-					var out, again []entry
-					for _, e := range b {
-						e.attempts++
-						if e.attempts >= t.cfg.MaxAttempts {
-							out = append(out, e)
-						} else {
-							again = append(again, e)
-						}
-					}
-					if len(out) > 0 {
-						drop(out, errors.New("gave up after "+strconv.Itoa(t.cfg.MaxAttempts)+" attempts: "+err.Error()))
-					}
-					if se != nil {
-						retryAfter = max(retryAfter, se.RetryAfter)
-					}
-					if len(again) > 0 {
-						requeue = append(requeue, again...)
-						notices = append(notices, Notice{Kind: Failed, EventIDs: eventIDs(again), Err: err})
-					}
-				default:
-					failedEvs += len(b)
-					drop(b, err)
+				if len(out) > 0 {
+					drop(out, errors.New("gave up after "+strconv.Itoa(t.cfg.MaxAttempts)+" attempts: "+err.Error()))
 				}
+				if se != nil {
+					retryAfter = max(retryAfter, se.RetryAfter)
+				}
+				if len(again) > 0 {
+					requeue = append(requeue, again...)
+					notices = append(notices, Notice{Kind: Failed, EventIDs: eventIDs(again), Err: err})
+				}
+			default:
+				failedEvs += len(b)
+				drop(b, err)
 			}
 		}
+		settled(len(f.b) - (len(requeue) - requeued)) // the requeued still count
+	}
+	if len(requeue) > 0 {
 		t.mu.Lock()
 		t.queue = append(requeue, t.queue...)
-		t.inFlight = 0
+		t.inFlight -= len(requeue)
 		t.mu.Unlock()
 	}
 	res.Failed = due - res.Sent

@@ -457,7 +457,7 @@ func (t *Tracker) startFlushLocked() {
 
 func (t *Tracker) backgroundFlush() {
 	for {
-		t.Flush(context.Background())
+		t.flush(context.Background(), true)
 		t.mu.Lock()
 		// Events tracked during the flush may have filled another batch.
 		again := len(t.queue) >= t.cfg.BatchSize && !t.retrying
