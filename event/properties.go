@@ -59,8 +59,7 @@ func EncodeProperties(props map[string]any) (string, error) {
 const notScalar = "is not a string, number or boolean"
 
 func writeJSONString(buf *bytes.Buffer, s string) {
-	b, _ := json.Marshal(s) // a string always marshals
-	buf.Write(b)
+	buf.Write(AppendJSONString(buf.AvailableBuffer(), s))
 }
 
 // ParseProperties decodes a properties string into a map, numbers as

@@ -7,11 +7,20 @@
 // the network runs on a goroutine behind a Promise.
 package main
 
-import "syscall/js"
+import (
+	"runtime/debug"
+	"syscall/js"
+
+	"github.com/google/uuid"
+)
 
 func main() {
 	// main returns to JavaScript at the select below, so the factory is
 	// there as soon as go.run(instance) returns.
+	debug.SetGCPercent(gcPercent)
+	// Every event gets a UUIDv7; from a pool, its random bits cost one
+	// crypto.getRandomValues call per 16 events instead of one each.
+	uuid.EnableRandPool()
 	install(js.Global())
 	select {} // serve calls from JavaScript until the page goes away
 }
@@ -39,3 +48,8 @@ func arg(args []js.Value, i int) js.Value {
 	}
 	return js.Undefined()
 }
+
+// gcPercent is GOGC for the browser module. A burst of events allocates a
+// few MB of short-lived garbage; with the default of 100 the small heap is
+// collected dozens of times during one burst.
+const gcPercent = 400

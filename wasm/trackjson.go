@@ -5,7 +5,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -173,9 +172,5 @@ func (a *api) trackJSON(s string) (string, error) {
 
 // jsonString quotes s for JSON.parse.
 func jsonString(s string) string {
-	b, err := json.Marshal(s)
-	if err != nil { // a string always marshals
-		return strconv.Quote(s)
-	}
-	return string(b)
+	return string(event.AppendJSONString(nil, s))
 }
