@@ -85,7 +85,7 @@ func (t *Tracker) flush(ctx context.Context, follow bool) Result {
 				t.mu.Unlock()
 				return false
 			}
-			b := batches(t.queue, min(t.cfg.BatchSize, due-taken))[0]
+			b := firstBatch(t.queue, min(t.cfg.BatchSize, due-taken))
 			t.queue = t.queue[len(b):]
 			t.inFlight += len(b)
 			t.mu.Unlock()
@@ -262,15 +262,22 @@ func (t *Tracker) request(b []entry) event.Request {
 // session and user, at most size long. Order is kept across and within them.
 func batches(q []entry, size int) [][]entry {
 	var out [][]entry
-	for start := 0; start < len(q); {
-		end := start + 1
-		for end < len(q) && end-start < size && q[end].key == q[start].key {
-			end++
-		}
-		out = append(out, q[start:end:end])
-		start = end
+	for len(q) > 0 {
+		b := firstBatch(q, size)
+		out = append(out, b)
+		q = q[len(b):]
 	}
 	return out
+}
+
+// firstBatch is batches(q, size)[0], without cutting the rest of q: a
+// flush takes one batch at a time from a queue of up to MaxQueue events.
+func firstBatch(q []entry, size int) []entry {
+	end := 1
+	for end < len(q) && end < size && q[end].key == q[0].key {
+		end++
+	}
+	return q[:end:end]
 }
 
 func eventIDs(b []entry) []string {
