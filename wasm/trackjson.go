@@ -33,9 +33,11 @@ var errNotPlain = errors.New("trackJSON: not a batch of plain calls")
 // readOptions would read it from the JS values themselves; anything else
 // fails the whole batch before any call is tracked.
 func parsePlainCalls(s string) ([]plainCall, error) {
-	var raw [][4]any
-	if err := json.Unmarshal([]byte(s), &raw); err != nil {
-		return nil, errNotPlain
+	raw, ok := decodeCalls(s)
+	if !ok {
+		if err := json.Unmarshal([]byte(s), &raw); err != nil {
+			return nil, errNotPlain
+		}
 	}
 	calls := make([]plainCall, len(raw))
 	for i, r := range raw {
