@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -75,4 +76,52 @@ func TestTrackerWithoutWorkersSendsFromThePage(t *testing.T) {
 	more := browsertest.Eval[[]string](t, ctx, trackN("AfterBlock", 25))
 	waitStored(t, ctx, collector, tid, append(ids, more...), 10*time.Second)
 	noPageErrors(t, ctx)
+}
+
+// A page left during a burst: requests the Worker had under way, the queue
+// sent with keepalive and what the budget left in storage for the next
+// page all arrive, each event once.
+func TestTrackerLeavingDuringABurstDeliversEachEventOnce(t *testing.T) {
+	ctx := browsertest.Browser(t)
+	collector := browsertest.StartCollector(t)
+	site := browsertest.NewSite(t)
+	tid := collector.CreateTracker("burst", site.URL)
+	page := trackerPage(collector.URL, tid, collector.URL, `data-flush-interval="200"`, "")
+	next := site.Page("/next", page)
+	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", page)))
+	// The first request shows that the module and its Worker are up.
+	first := browsertest.Eval[[]string](t, ctx, `(async () => { await tracklet.ready; const id = await tracklet.track("First"); await tracklet.flush(); return [id]; })()`)
+	ids := browsertest.Eval[[]string](t, ctx, fmt.Sprintf(`(async () => {
+  const calls = [];
+  for (let i = 0; i < 300; i++) calls.push(tracklet.track("Burst", {n: i}));
+  const ids = await Promise.all(calls);
+  location.href = %q;
+  return ids;
+})()`, next))
+	waitStored(t, ctx, collector, tid, append(first, ids...), 15*time.Second)
+}
+
+// Requests under way in the Worker when the page is left for one without
+// the tracker: the Worker ends with the page, so the page sends them again
+// with keepalive, and they arrive.
+func TestTrackerLeavingWithRequestsInTheWorkerDelivers(t *testing.T) {
+	ctx := browsertest.Browser(t)
+	collector := browsertest.StartCollector(t)
+	proxy := browsertest.NewProxy(t, collector.URL)
+	site := browsertest.NewSite(t)
+	tid := collector.CreateTracker("inworker", site.URL)
+	next := site.Page("/next", `<!doctype html><p>elsewhere, without the tracker</p>`)
+	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, proxy.URL, `data-flush-interval="60000"`, ""))))
+	first := browsertest.Eval[[]string](t, ctx, `(async () => { await tracklet.ready; const id = await tracklet.track("First"); await tracklet.flush(); return [id]; })()`)
+	// 40 events fill four requests, which the module hands to the Worker
+	// as it takes the calls; the collector is slow to answer them, and the
+	// page is left meanwhile.
+	proxy.Delay(time.Second)
+	ids := browsertest.Eval[[]string](t, ctx, `(async () => {
+  const calls = [];
+  for (let i = 0; i < 40; i++) calls.push(tracklet.track("InWorker", {n: i}));
+  return Promise.all(calls);
+})()`)
+	browsertest.Eval[bool](t, ctx, fmt.Sprintf(`(() => { location.href = %q; return true; })()`, next))
+	waitStored(t, ctx, collector, tid, append(first, ids...), 10*time.Second)
 }

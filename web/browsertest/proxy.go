@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Proxy is a reverse proxy in front of a real collector, for tests of what
@@ -26,6 +27,7 @@ type Proxy struct {
 
 	mu       sync.Mutex
 	fault    func(r *http.Request) int
+	delay    time.Duration  // before forwarding POST /events
 	requests map[string]int // by "METHOD /path"
 	faults   int
 
@@ -70,6 +72,15 @@ func (p *Proxy) Fail(fault func(r *http.Request) int) {
 	p.mu.Unlock()
 }
 
+// Delay makes the proxy hold each POST /events for d before forwarding
+// it; a request whose client goes away meanwhile is never forwarded, as a
+// request the browser aborted never reaches a collector. 0 forwards at once.
+func (p *Proxy) Delay(d time.Duration) {
+	p.mu.Lock()
+	p.delay = d
+	p.mu.Unlock()
+}
+
 // Requests returns how many requests the proxy saw by "METHOD /path" (the
 // query left out), and how many of them it answered with a fault.
 func (p *Proxy) Requests() (byRoute map[string]int, faults int) {
@@ -107,8 +118,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status != 0 {
 		p.faults++
 	}
+	delay := p.delay
 	p.mu.Unlock()
 	if status == 0 {
+		if delay > 0 && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/events") {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return // the browser gave up on it
+			}
+		}
 		p.rp.ServeHTTP(w, r)
 		return
 	}
