@@ -8,6 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -16,11 +18,15 @@ import (
 // wasm_exec.js are therefore also served under content-hashed names
 // (tracklet.<hash>.wasm, wasm_exec.<hash>.js) that may be cached for ever,
 // and the loaders that fetch them, tracklet.js and tracklet.mjs, are served
-// naming those URLs. The loaders keep their fixed, revalidated URLs: they
-// are what sites put in their pages, and a deploy must reach every site.
+// naming those URLs. The loaders keep their fixed URLs, which are what
+// sites put in their pages, and are cached briefly (loaderCache): a visit
+// within minutes of the last asks for nothing, and a deploy reaches every
+// site soon after.
 //
-// The plain names stay served, revalidated, for pages whose loader is
-// older than the running collector.
+// A loader cached from before a deploy names hashes this collector no
+// longer has; rather than break that page, those names serve the current
+// files, revalidated and never cached for long. The plain names stay
+// served, revalidated, for loaders older than hashed names.
 
 // hashedFiles are served under content-hashed names too.
 var hashedFiles = []string{"tracklet.wasm", "wasm_exec.js"}
@@ -33,11 +39,17 @@ var hashedLoaders = []string{"tracklet.js", "tracklet.mjs"}
 // never change, so browsers need not even revalidate.
 const immutableCache = "public, max-age=31536000, immutable"
 
+// loaderCache is the Cache-Control of the loaders: five minutes fresh, and
+// for a day after that a stale copy is used at once while the browser
+// revalidates it in the background, so the page never waits for it.
+const loaderCache = "public, max-age=300, stale-while-revalidate=86400"
+
 // hashedFS is an fs.FS of the tracker's files with the hashed names added
 // and the loaders rewritten to use them.
 type hashedFS struct {
 	fs.FS
 	alias map[string]string // hashed name (also + ".br", ".gz") → file in FS
+	older []*regexp.Regexp  // any hashed name of each of hashedFiles (an older build's)
 	mem   map[string][]byte // rewritten loaders and their gzip forms
 	stale map[string]bool   // precompressed forms of the original loaders
 }
@@ -58,6 +70,8 @@ func withHashedNames(fsys fs.FS) fs.FS {
 		for _, enc := range []string{"", ".br", ".gz"} {
 			h.alias[hashed+enc] = name + enc
 		}
+		h.older = append(h.older, regexp.MustCompile(`^`+regexp.QuoteMeta(strings.TrimSuffix(name, ext))+
+			`\.[0-9a-f]{16}`+regexp.QuoteMeta(ext)+`(\.br|\.gz)?$`))
 		rename[`"`+name+`"`] = `"` + hashed + `"`
 	}
 	if len(rename) == 0 {
@@ -92,10 +106,21 @@ func withHashedNames(fsys fs.FS) fs.FS {
 	return h
 }
 
-// immutable reports whether name is a content-hashed URL.
+// immutable reports whether name is a content-hashed URL of this build.
 func (h *hashedFS) immutable(name string) bool {
 	_, ok := h.alias[name]
 	return ok
+}
+
+// older returns the file an older build's hashed name stands for now:
+// "tracklet.<other hash>.wasm.br" → "tracklet.wasm.br".
+func (h *hashedFS) olderName(name string) (string, bool) {
+	for i, re := range h.older {
+		if m := re.FindStringSubmatch(name); m != nil {
+			return hashedFiles[i] + m[1], true
+		}
+	}
+	return "", false
 }
 
 func (h *hashedFS) Open(name string) (fs.File, error) {
@@ -107,6 +132,8 @@ func (h *hashedFS) Open(name string) (fs.File, error) {
 	}
 	if real, ok := h.alias[name]; ok {
 		name = real
+	} else if real, ok := h.olderName(name); ok {
+		name = real
 	}
 	return h.FS.Open(name)
 }
@@ -116,8 +143,11 @@ func cacheControl(fsys fs.FS, name string) string {
 	if h, ok := fsys.(*hashedFS); ok && h.immutable(name) {
 		return immutableCache
 	}
-	// Revalidate every time (cheaply, by ETag): a deploy must reach every
-	// site at once, not after a cache expires.
+	if slices.Contains(hashedLoaders, name) {
+		return loaderCache
+	}
+	// Revalidate every time (cheaply, by ETag): the plain names, an older
+	// build's hashed names, the demo and the dashboard.
 	return "no-cache"
 }
 

@@ -87,9 +87,10 @@ func hashedURLs(t *testing.T, loader string) (wasm, exec string) {
 func TestHashedAssets(t *testing.T) {
 	url := assetServer(t, trackerFiles("\x00asm version 1"))
 
-	// The loader keeps its URL, is revalidated, and names hashed files.
+	// The loader keeps its URL, is cached briefly, and names hashed files.
 	resp, body := get(t, url+"/tracklet.js", "gzip, deflate, br")
-	if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-cache" || resp.Header.Get("ETag") == "" {
+	if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "public, max-age=300, stale-while-revalidate=86400" ||
+		resp.Header.Get("ETag") == "" {
 		t.Fatalf("tracklet.js: %d, Cache-Control %q, ETag %q", resp.StatusCode, resp.Header.Get("Cache-Control"), resp.Header.Get("ETag"))
 	}
 	// Its build-time .br holds the original text, so it must not be used.
@@ -101,7 +102,10 @@ func TestHashedAssets(t *testing.T) {
 	if _, plain := get(t, url+"/tracklet.js", ""); plain != loader {
 		t.Errorf("identity and gzip loaders differ:\n%s\n%s", plain, loader)
 	}
-	_, mjs := get(t, url+"/tracklet.mjs", "")
+	resp, mjs := get(t, url+"/tracklet.mjs", "")
+	if cc := resp.Header.Get("Cache-Control"); cc != "public, max-age=300, stale-while-revalidate=86400" {
+		t.Errorf("tracklet.mjs: Cache-Control %q", cc)
+	}
 	if w, e := hashedURLs(t, mjs); w != wasm || e != exec {
 		t.Errorf("tracklet.mjs names %s, %s; tracklet.js %s, %s", w, e, wasm, exec)
 	}
@@ -134,16 +138,29 @@ func TestHashedAssets(t *testing.T) {
 		t.Errorf("/tracklet.wasm: %d %q %q", resp.StatusCode, body, resp.Header.Get("Cache-Control"))
 	}
 
-	// A new build gets new names; its collector does not serve the old
-	// ones, whose bytes it no longer has.
+	// A new build gets new names. A loader cached from before it still
+	// names the old ones: they serve the new files, revalidated, never
+	// cached as if they were the old bytes.
 	next := assetServer(t, trackerFiles("\x00asm version 2"))
 	_, body = get(t, next+"/tracklet.js", "")
 	wasm2, exec2 := hashedURLs(t, body)
 	if wasm2 == wasm || exec2 != exec {
 		t.Errorf("after a change of the wasm only: %s → %s, %s → %s", wasm, wasm2, exec, exec2)
 	}
-	if resp, _ := get(t, next+"/"+wasm, ""); resp.StatusCode != 404 {
-		t.Errorf("the old hashed name answered %d on the new build", resp.StatusCode)
+	for _, tt := range []struct{ accept, wantEnc, wantBody string }{
+		{"", "", "\x00asm version 2"}, {"br", "br", "br:\x00asm version 2"},
+	} {
+		resp, body := get(t, next+"/"+wasm, tt.accept)
+		if resp.StatusCode != 200 || body != tt.wantBody || resp.Header.Get("Content-Encoding") != tt.wantEnc ||
+			resp.Header.Get("Cache-Control") != "no-cache" || resp.Header.Get("Content-Type") != "application/wasm" {
+			t.Errorf("the old hashed name on the new build (Accept-Encoding %q): %d %q, headers %v", tt.accept, resp.StatusCode, body, resp.Header)
+		}
+	}
+	// Only names of the hashed files' shape fall back.
+	for _, p := range []string{"/tracklet.0123456789abcdef0.wasm", "/tracklet.0123456789abcdeg.wasm", "/other.0123456789abcdef.wasm"} {
+		if resp, _ := get(t, next+p, ""); resp.StatusCode != 404 {
+			t.Errorf("GET %s: %d, want 404", p, resp.StatusCode)
+		}
 	}
 }
 
