@@ -51,6 +51,7 @@ test-wasm:
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem -timeout 20m ./...
 	$(GO) run ./server/cmd/tracklet-load -duration 5s
+	$(GO) run ./server/cmd/tracklet-load -duration 5s -ids v4
 
 ## worker: the Cloudflare Worker (server/worker/build), with the browser module as its static assets
 worker: wasm
