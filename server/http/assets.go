@@ -18,9 +18,10 @@ import (
 // assets serves the tracker's browser files from the root of an fs.FS,
 // choosing a precompressed .br or .gz form when the browser takes it.
 type assets struct {
-	fsys  fs.FS
-	mu    sync.Mutex
-	files map[string]assetFile
+	fsys   fs.FS
+	loader string // Cache-Control of the loaders
+	mu     sync.Mutex
+	files  map[string]assetFile
 }
 
 type assetFile struct {
@@ -28,8 +29,8 @@ type assetFile struct {
 	etag string
 }
 
-func newAssets(fsys fs.FS) *assets {
-	return &assets{fsys: withHashedNames(fsys), files: make(map[string]assetFile)}
+func newAssets(fsys fs.FS, loaderMaxAge time.Duration) *assets {
+	return &assets{fsys: withHashedNames(fsys), loader: loaderCache(loaderMaxAge), files: make(map[string]assetFile)}
 }
 
 // has reports whether p names a file at the top of the assets.
@@ -77,8 +78,9 @@ func (a *assets) serve(w http.ResponseWriter, r *http.Request, p string) {
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
 	h.Set("Content-Type", contentType(name))
-	// Content-hashed names are immutable; the rest is revalidated.
-	h.Set("Cache-Control", cacheControl(a.fsys, name))
+	// Content-hashed names are immutable, the loaders cached briefly, the
+	// rest revalidated.
+	h.Set("Cache-Control", cacheControl(a.fsys, name, a.loader))
 	file := name
 	if enc := pickEncoding(r.Header.Get("Accept-Encoding"), func(ext string) bool { return a.has("/" + name + ext) }); enc != "" {
 		h.Set("Content-Encoding", enc)

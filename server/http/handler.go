@@ -29,6 +29,10 @@ type Config struct {
 	// Assets holds the tracker's browser files (tracklet.js, tracklet.wasm,
 	// wasm_exec.js and their .gz/.br forms), served at the root.
 	Assets fs.FS
+	// LoaderMaxAge is how long browsers may use tracklet.js and
+	// tracklet.mjs without asking: 0 means DefaultLoaderMaxAge, a negative
+	// value has them revalidated on every visit.
+	LoaderMaxAge time.Duration
 	// Demo, if set, serves the demo site under /demo/ (see package
 	// server/demo); it sees paths with /demo stripped.
 	Demo http.Handler
@@ -122,7 +126,7 @@ func NewHandler(cfg Config) *Handler {
 		h.now = time.Now
 	}
 	if cfg.Assets != nil {
-		h.assets = newAssets(cfg.Assets)
+		h.assets = newAssets(cfg.Assets, cfg.LoaderMaxAge)
 	}
 	if cfg.Demo != nil {
 		h.demo = http.StripPrefix("/demo", cfg.Demo)

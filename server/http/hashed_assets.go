@@ -2,9 +2,11 @@ package http
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"io/fs"
 	"path"
@@ -39,10 +41,20 @@ var hashedLoaders = []string{"tracklet.js", "tracklet.mjs"}
 // never change, so browsers need not even revalidate.
 const immutableCache = "public, max-age=31536000, immutable"
 
-// loaderCache is the Cache-Control of the loaders: five minutes fresh, and
+// DefaultLoaderMaxAge is how long browsers may use the loaders without
+// asking (Config.LoaderMaxAge).
+const DefaultLoaderMaxAge = 5 * time.Minute
+
+// loaderCache is the Cache-Control of the loaders: fresh for maxAge, and
 // for a day after that a stale copy is used at once while the browser
-// revalidates it in the background, so the page never waits for it.
-const loaderCache = "public, max-age=300, stale-while-revalidate=86400"
+// revalidates it in the background, so the page never waits for it. A
+// negative maxAge has them revalidated on every visit.
+func loaderCache(maxAge time.Duration) string {
+	if maxAge < 0 {
+		return "no-cache"
+	}
+	return fmt.Sprintf("public, max-age=%d, stale-while-revalidate=86400", int(cmp.Or(maxAge, DefaultLoaderMaxAge).Seconds()))
+}
 
 // hashedFS is an fs.FS of the tracker's files with the hashed names added
 // and the loaders rewritten to use them.
@@ -138,13 +150,14 @@ func (h *hashedFS) Open(name string) (fs.File, error) {
 	return h.FS.Open(name)
 }
 
-// cacheControl is the Cache-Control header for the asset name.
-func cacheControl(fsys fs.FS, name string) string {
+// cacheControl is the Cache-Control header for the asset name, loader
+// being that of the loaders.
+func cacheControl(fsys fs.FS, name, loader string) string {
 	if h, ok := fsys.(*hashedFS); ok && h.immutable(name) {
 		return immutableCache
 	}
 	if slices.Contains(hashedLoaders, name) {
-		return loaderCache
+		return loader
 	}
 	// Revalidate every time (cheaply, by ETag): the plain names, an older
 	// build's hashed names, the demo and the dashboard.

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 	"testing/fstest"
 
 	trackhttp "github.com/tracklet/tracklet/server/http"
@@ -172,5 +173,31 @@ func TestHashedAssetsLeaveUnknownLoadersAlone(t *testing.T) {
 	resp, body := get(t, url+"/tracklet.js", "br")
 	if resp.Header.Get("Content-Encoding") != "br" || body != "brotli of the original loader" {
 		t.Errorf("loader changed: %q %q", resp.Header.Get("Content-Encoding"), body)
+	}
+}
+
+// The loaders' freshness is the operator's to choose.
+func TestLoaderMaxAge(t *testing.T) {
+	for _, tt := range []struct {
+		maxAge time.Duration
+		want   string
+	}{
+		{0, "public, max-age=300, stale-while-revalidate=86400"},
+		{90 * time.Second, "public, max-age=90, stale-while-revalidate=86400"},
+		{-1, "no-cache"},
+	} {
+		srv := httptest.NewServer(trackhttp.NewHandler(trackhttp.Config{Assets: trackerFiles("\x00asm"), LoaderMaxAge: tt.maxAge}))
+		for _, p := range []string{"/tracklet.js", "/tracklet.mjs"} {
+			if resp, _ := get(t, srv.URL+p, "gzip"); resp.Header.Get("Cache-Control") != tt.want {
+				t.Errorf("LoaderMaxAge %v: %s Cache-Control %q, want %q", tt.maxAge, p, resp.Header.Get("Cache-Control"), tt.want)
+			}
+		}
+		// The hashed files stay immutable whatever the loaders do.
+		_, loader := get(t, srv.URL+"/tracklet.js", "")
+		wasm, _ := hashedURLs(t, loader)
+		if resp, _ := get(t, srv.URL+"/"+wasm, ""); resp.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" {
+			t.Errorf("LoaderMaxAge %v: %s Cache-Control %q", tt.maxAge, wasm, resp.Header.Get("Cache-Control"))
+		}
+		srv.Close()
 	}
 }

@@ -106,3 +106,26 @@ func TestRejectedCommand(t *testing.T) {
 		t.Errorf("tracklet rejected:\n%s", out)
 	}
 }
+
+// --loader-max-age sets how long browsers keep tracklet.js; 0 has them
+// revalidate it on every visit. (Needs web/dist built: make test does.)
+func TestLoaderMaxAgeFlag(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "public, max-age=300, stale-while-revalidate=86400"},
+		{[]string{"--loader-max-age", "1h"}, "public, max-age=3600, stale-while-revalidate=86400"},
+		{[]string{"--loader-max-age", "0"}, "no-cache"},
+	} {
+		c := startCollector(t, append([]string{"--memory"}, tt.args...)...)
+		resp, err := http.Get(c.url + "/tracklet.js")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != tt.want {
+			t.Errorf("serve %v: GET /tracklet.js %d, Cache-Control %q, want %q", tt.args, resp.StatusCode, resp.Header.Get("Cache-Control"), tt.want)
+		}
+	}
+}

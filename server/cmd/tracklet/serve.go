@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +40,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ipBurst := fs.Int("rate-limit-ip-burst", 0, "burst of --rate-limit-ip (default: twice the rate)")
 	trackerRate := fs.Float64("rate-limit-tracker", 5000, "events per second one trackingId may send (0: no limit)")
 	trackerBurst := fs.Int("rate-limit-tracker-burst", 0, "burst of --rate-limit-tracker (default: twice the rate)")
+	loaderMaxAge := fs.Duration("loader-max-age", trackhttp.DefaultLoaderMaxAge, "how long browsers may use tracklet.js without asking (0: revalidate on every visit)")
 	trustProxy := fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a reverse proxy)")
 	var timeouts timeoutFlags
 	fs.DurationVar(&timeouts.readHeader, "read-header-timeout", 5*time.Second, "time a client has to send the request headers")
@@ -76,14 +78,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer db.Close()
 
 	cfg := trackhttp.Config{
-		Store:      db,
-		Rejected:   db,
-		Admin:      db,
-		AdminToken: *adminToken,
-		Assets:     web.Dist(),
-		Logger:     log,
-		AccessLog:  *accessLog,
-		Limits:     trackhttp.Limits{MaxBodyBytes: *maxBody, MaxDecodedBytes: *maxBody},
+		Store:        db,
+		Rejected:     db,
+		Admin:        db,
+		AdminToken:   *adminToken,
+		Assets:       web.Dist(),
+		LoaderMaxAge: cmp.Or(*loaderMaxAge, -1), // the flag's 0 is "always revalidate"
+		Logger:       log,
+		AccessLog:    *accessLog,
+		Limits:       trackhttp.Limits{MaxBodyBytes: *maxBody, MaxDecodedBytes: *maxBody},
 		RateLimits: trackhttp.RateLimits{
 			PerIP: rate.Limit(*ipRate), IPBurst: *ipBurst,
 			PerTracker: rate.Limit(*trackerRate), TrackerBurst: *trackerBurst,
