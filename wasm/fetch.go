@@ -270,9 +270,18 @@ var helpers = sync.OnceValue(func() js.Value {
     try {
       var url = URL.createObjectURL(new Blob([src], {type: "text/javascript"}));
       var w = new Worker(url, {name: "tracklet"});
+      // The answer reaches Go as numbers, and strings only for a
+      // failure: reading an object's members from Go costs a call
+      // across the boundary each.
       w.onmessage = function (e) {
-        if (e.data && e.data.hello) URL.revokeObjectURL(url);
-        onMessage(e);
+        var m = e.data;
+        if (!m || typeof m !== "object") return;
+        if (m.hello) {
+          URL.revokeObjectURL(url);
+          return onMessage(0);
+        }
+        if (m.status >= 200 && m.status <= 299) return onMessage(m.id, m.status);
+        onMessage(m.id, m.status, String(m.error || ""), String(m.retryAfter || ""), String(m.text || ""));
       };
       w.onerror = onError;
       return w;
@@ -281,7 +290,7 @@ var helpers = sync.OnceValue(func() js.Value {
     }
   },
   post: function (w, id, url, body, gzip) {
-    w.postMessage({id: id, url: url, body: body, gzip: gzip}, [body]);
+    w.postMessage({id: id, url: url, body: body, gzip: gzip});
   },
   init: function (body, keepalive) {
     var init = {method: "POST", body: body, headers: {"Content-Type": "text/plain;charset=UTF-8"}, credentials: "omit", mode: "cors"};

@@ -46,7 +46,7 @@ type posted struct {
 }
 
 // senderJS is the Worker's whole program. A message is {id, url, body
-// (ArrayBuffer, transferred), gzip}: gzip asks for compression, which the
+// (a string, encoded to UTF-8 here), gzip}: gzip asks for compression, which the
 // Worker then notes in the url, where it has CompressionStream. The answer
 // is {id, status, retryAfter, text}, or {id, status: 0, error} for a
 // network error.
@@ -55,7 +55,7 @@ var canGzip = typeof CompressionStream === "function";
 onmessage = function (e) {
   var m = e.data;
   var gzip = m.gzip && canGzip;
-  var body = gzip ? compress(m.body) : Promise.resolve(m.body);
+  var body = gzip ? compress(new TextEncoder().encode(m.body)) : Promise.resolve(m.body);
   body.then(function (b) {
     return fetch(gzip ? m.url + "&encoding=gzip" : m.url, {method: "POST", body: b, headers: {"Content-Type": "text/plain;charset=UTF-8"}, credentials: "omit", mode: "cors"});
   }).then(function (resp) {
@@ -93,7 +93,7 @@ const helloTimeout = 10 * time.Second
 func startSender() *sender {
 	s := &sender{waiting: map[int]*posted{}}
 	onMessage := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		s.onMessage(arg(args, 0).Get("data"))
+		s.onMessage(args)
 		return nil
 	})
 	onError := js.FuncOf(func(_ js.Value, args []js.Value) any {
@@ -146,37 +146,41 @@ func (s *sender) post(url string, body []byte, gzip bool) *posted {
 	s.waiting[id] = p
 	s.mu.Unlock()
 
-	buf := js.Global().Get("Uint8Array").New(len(body))
-	js.CopyBytesToJS(buf, body)
-	helpers().Call("post", s.w, id, url, buf.Get("buffer"), gzip)
+	// The body crosses as a string: one call and no JS objects for Go to
+	// track (each js.Value of an object costs a finalizer); the Worker
+	// encodes it to bytes off the main thread.
+	helpers().Call("post", s.w, id, url, string(body), gzip)
 	return p
 }
 
-func (s *sender) onMessage(m js.Value) {
-	if m.Type() != js.TypeObject {
+func (s *sender) onMessage(args []js.Value) {
+	// helpers' startWorker hands over (0) for the Worker's hello, (id,
+	// status) for a success and (id, status, error, retryAfter, text)
+	// otherwise.
+	id := arg(args, 0)
+	if id.Type() != js.TypeNumber {
 		return
 	}
-	if m.Get("hello").Truthy() {
+	if id.Int() == 0 {
 		s.mu.Lock()
 		s.ready = true
 		s.mu.Unlock()
 		return
 	}
-	id := m.Get("id").Int()
 	s.mu.Lock()
-	p := s.waiting[id]
-	delete(s.waiting, id)
+	p := s.waiting[id.Int()]
+	delete(s.waiting, id.Int())
 	s.mu.Unlock()
 	if p == nil {
 		return
 	}
 	var err error
-	switch status := m.Get("status").Int(); {
+	switch status := arg(args, 1).Int(); {
 	case status == 0:
-		err = tracker.NetworkError(m.Get("error").String())
+		err = tracker.NetworkError(arg(args, 2).String())
 	case status < 200 || status > 299:
-		retryAfter := tracker.ParseRetryAfter(m.Get("retryAfter").String(), time.Now())
-		err = tracker.StatusError(status, errorMessage(m.Get("text").String()), retryAfter)
+		retryAfter := tracker.ParseRetryAfter(arg(args, 3).String(), time.Now())
+		err = tracker.StatusError(status, errorMessage(arg(args, 4).String()), retryAfter)
 	}
 	p.answer <- err
 }

@@ -262,3 +262,19 @@ func leaseHolder(t *testing.T) string {
 	t.Fatal("no lease")
 	return ""
 }
+
+func TestStoreSavesTheSessionAsJSON(t *testing.T) {
+	ls := withStorage(t, 1<<20)
+	s := newLocalStore("tid", "tab", 100, 1<<20)
+	last := time.UnixMilli(1714979289123)
+	for _, id := range []string{"s1", `<a "b"> & \ é` + "\u2028"} {
+		s.SaveSession(id, last)
+		want, _ := json.Marshal(savedSession{ID: id, Last: last.UnixMilli()})
+		if got := ls.Call("getItem", "tracklet:tid:session").String(); got != string(want) {
+			t.Errorf("saved %s, want %s", got, want)
+		}
+		if gotID, gotLast := s.Session(); gotID != id || !gotLast.Equal(last) {
+			t.Errorf("Session() = %q, %v; want %q, %v", gotID, gotLast, id, last)
+		}
+	}
+}
