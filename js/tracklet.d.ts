@@ -61,7 +61,7 @@ export interface TrackerConfig {
   /** Backoff: the n-th consecutive failure waits random(0, min(retryMax, retryBase·2ⁿ⁻¹)) (defaults 1000, 60000), at least Retry-After. */
   retryBase?: number;
   retryMax?: number;
-  /** Most requests on the wire at once while a burst is delivered (default 6, Chromium's connections per host). */
+  /** Most requests on the wire at once while a burst is delivered (default 12, twice Chromium's connections per host, which queues the rest). */
   maxInFlight?: number;
   /** A new session starts after this much inactivity (default 1800000, 30 minutes). */
   sessionTimeout?: number;
