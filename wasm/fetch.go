@@ -270,9 +270,9 @@ var helpers = sync.OnceValue(func() js.Value {
     try {
       var url = URL.createObjectURL(new Blob([src], {type: "text/javascript"}));
       var w = new Worker(url, {name: "tracklet"});
-      // The answer reaches Go as numbers, and strings only for a
-      // failure: reading an object's members from Go costs a call
-      // across the boundary each.
+      // Answers reach Go as numbers, all successes of a message in one
+      // call, and strings only for a failure: reading an object's
+      // members from Go costs a call across the boundary each.
       w.onmessage = function (e) {
         var m = e.data;
         if (!m || typeof m !== "object") return;
@@ -280,8 +280,12 @@ var helpers = sync.OnceValue(func() js.Value {
           URL.revokeObjectURL(url);
           return onMessage(0);
         }
-        if (m.status >= 200 && m.status <= 299) return onMessage(m.id, m.status);
-        onMessage(m.id, m.status, String(m.error || ""), String(m.retryAfter || ""), String(m.text || ""));
+        var ok = [-1];
+        (m.answers || []).forEach(function (a) {
+          if (a.status >= 200 && a.status <= 299) ok.push(a.id);
+          else onMessage(a.id, a.status, String(a.error || ""), String(a.retryAfter || ""), String(a.text || ""));
+        });
+        if (ok.length > 1) onMessage.apply(null, ok);
       };
       w.onerror = onError;
       return w;

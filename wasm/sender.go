@@ -49,7 +49,7 @@ type posted struct {
 // (a string, encoded to UTF-8 here), gzip}: gzip asks for compression, which the
 // Worker then notes in the url, where it has CompressionStream. The answer
 // is {id, status, retryAfter, text}, or {id, status: 0, error} for a
-// network error.
+// network error, sent in a list: {answers: [...]}.
 const senderJS = `"use strict";
 var canGzip = typeof CompressionStream === "function";
 onmessage = function (e) {
@@ -59,14 +59,28 @@ onmessage = function (e) {
   body.then(function (b) {
     return fetch(gzip ? m.url + "&encoding=gzip" : m.url, {method: "POST", body: b, headers: {"Content-Type": "text/plain;charset=UTF-8"}, credentials: "omit", mode: "cors"});
   }).then(function (resp) {
-    if (resp.ok) return postMessage({id: m.id, status: resp.status});
+    if (resp.ok) return answer({id: m.id, status: resp.status});
     return resp.text().catch(function () { return ""; }).then(function (text) {
-      postMessage({id: m.id, status: resp.status, retryAfter: resp.headers.get("Retry-After") || "", text: text});
+      answer({id: m.id, status: resp.status, retryAfter: resp.headers.get("Retry-After") || "", text: text});
     });
   }).catch(function (err) {
-    postMessage({id: m.id, status: 0, error: String(err && err.message || err)});
+    answer({id: m.id, status: 0, error: String(err && err.message || err)});
   });
 };
+// answer sends the answers that come in within one turn of the event
+// loop as one message: each message costs the page's main thread a task
+// and a call into Go, and during a burst the collector answers several
+// requests at once.
+var answers = [];
+function answer(a) {
+  answers.push(a);
+  if (answers.length > 1) return;
+  setTimeout(function () {
+    var all = answers;
+    answers = [];
+    postMessage({answers: all});
+  }, 0);
+}
 // compress gzips bytes. Writing them into the stream directly costs a
 // tenth of a Blob's stream(), which goes through the browser's blob store.
 function compress(bytes) {
@@ -154,17 +168,29 @@ func (s *sender) post(url string, body []byte, gzip bool) *posted {
 }
 
 func (s *sender) onMessage(args []js.Value) {
-	// helpers' startWorker hands over (0) for the Worker's hello, (id,
-	// status) for a success and (id, status, error, retryAfter, text)
-	// otherwise.
+	// helpers' startWorker hands over (0) for the Worker's hello, (-1,
+	// id...) for successes and (id, status, error, retryAfter, text)
+	// for anything else.
 	id := arg(args, 0)
 	if id.Type() != js.TypeNumber {
 		return
 	}
-	if id.Int() == 0 {
+	switch id.Int() {
+	case 0:
 		s.mu.Lock()
 		s.ready = true
 		s.mu.Unlock()
+		return
+	case -1:
+		for _, id := range args[1:] {
+			s.mu.Lock()
+			p := s.waiting[id.Int()]
+			delete(s.waiting, id.Int())
+			s.mu.Unlock()
+			if p != nil {
+				p.answer <- nil
+			}
+		}
 		return
 	}
 	s.mu.Lock()
