@@ -94,6 +94,12 @@ func (ts Timestamp) UnixMilli() int64 {
 // MarshalJSON writes ts as a JSON number of seconds with at most three
 // decimals. NaN and infinities have no JSON form and are an error.
 func (ts Timestamp) MarshalJSON() ([]byte, error) {
+	return ts.AppendJSON(nil)
+}
+
+// AppendJSON appends what MarshalJSON returns to b, sparing an
+// allocation.
+func (ts Timestamp) AppendJSON(b []byte) ([]byte, error) {
 	f := float64(ts)
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return nil, &FieldError{Field: "sentAt", Rule: ruleText["finite"]}
@@ -104,9 +110,9 @@ func (ts Timestamp) MarshalJSON() ([]byte, error) {
 		// writes (below 10¹² s a double tells apart every millisecond, so
 		// the shortest form has at most three decimals) at a fraction of
 		// its cost, which in WebAssembly is paid twice per tracked event.
-		return appendMillis(make([]byte, 0, 24), int64(ms)), nil
+		return appendMillis(b, int64(ms)), nil
 	}
-	return strconv.AppendFloat(nil, ms/1000, 'f', -1, 64), nil
+	return strconv.AppendFloat(b, ms/1000, 'f', -1, 64), nil
 }
 
 // appendMillis appends ms/1000 in decimal, without trailing zeros.

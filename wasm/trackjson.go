@@ -5,7 +5,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/tracklet/tracklet/event"
@@ -144,11 +143,13 @@ func (a *api) trackJSON(s string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var out strings.Builder
-	out.WriteByte('[')
+	// Written straight into one buffer: an eventId costs no string of
+	// its own.
+	out := make([]byte, 0, 1+len(calls)*39)
+	out = append(out, '[')
 	for i, c := range calls {
 		if i > 0 {
-			out.WriteByte(',')
+			out = append(out, ',')
 		}
 		opts := c.opts
 		if opts.SentAt.IsZero() {
@@ -157,22 +158,17 @@ func (a *api) trackJSON(s string) (string, error) {
 		ev, err := a.tk.Track(c.eventType, c.props, opts)
 		switch {
 		case errors.Is(err, tracker.ErrNoConsent):
-			out.WriteString("null")
+			out = append(out, "null"...)
 		case err != nil:
 			a.debugf("track rejected: " + err.Error())
-			out.WriteString(`{"error":`)
-			out.WriteString(jsonString(err.Error()))
-			out.WriteByte('}')
+			out = append(out, `{"error":`...)
+			out = event.AppendJSONString(out, err.Error())
+			out = append(out, '}')
 		default:
-			out.WriteString(jsonString(*ev.EventID))
+			out = event.AppendJSONString(out, *ev.EventID)
 		}
 	}
-	out.WriteByte(']')
+	out = append(out, ']')
 	a.sync()
-	return out.String(), nil
-}
-
-// jsonString quotes s for JSON.parse.
-func jsonString(s string) string {
-	return string(event.AppendJSONString(nil, s))
+	return string(out), nil
 }

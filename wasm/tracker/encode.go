@@ -60,13 +60,12 @@ func MarshalRecord(r Record) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b = append(b, `,"q":`...)
-	q, err := r.QueuedAt.MarshalJSON()
-	if err != nil {
+	// What QueuedAt.MarshalJSON writes, without its allocation.
+	b = append(b, `,"q":"`...)
+	if b, err = r.QueuedAt.AppendText(b); err != nil {
 		return nil, err
 	}
-	b = append(b, q...)
-	return append(b, '}'), nil
+	return append(b, `"}`...), nil
 }
 
 func appendEvent(b []byte, e *event.Event) ([]byte, error) {
@@ -113,11 +112,10 @@ func appendEvent(b []byte, e *event.Event) ([]byte, error) {
 		b = appendString(b, *e.Properties)
 	}
 	b = append(b, `,"sentAt":`...)
-	ts, err := e.SentAt.MarshalJSON()
+	b, err := e.SentAt.AppendJSON(b)
 	if err != nil {
 		return nil, err
 	}
-	b = append(b, ts...)
 	return append(b, '}'), nil
 }
 
