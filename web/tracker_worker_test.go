@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,13 +92,19 @@ func TestTrackerLeavingDuringABurstDeliversEachEventOnce(t *testing.T) {
 	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", page)))
 	// The first request shows that the module and its Worker are up.
 	first := browsertest.Eval[[]string](t, ctx, `(async () => { await tracklet.ready; const id = await tracklet.track("First"); await tracklet.flush(); return [id]; })()`)
-	ids := browsertest.Eval[[]string](t, ctx, fmt.Sprintf(`(async () => {
-  const calls = [];
-  for (let i = 0; i < 300; i++) calls.push(tracklet.track("Burst", {n: i}));
-  const ids = await Promise.all(calls);
-  location.href = %q;
-  return ids;
-})()`, next))
+	// The eventIds are chosen here and the evaluation returns at once: the
+	// page is gone before it could report generated ones (a result awaited
+	// across the navigation races it).
+	var ids []string
+	for i := range 300 {
+		ids = append(ids, fmt.Sprintf("burst-%d-%d", time.Now().UnixNano(), i))
+	}
+	browsertest.Eval[bool](t, ctx, fmt.Sprintf(`(() => {
+  const ids = %q.split(",");
+  const calls = ids.map((id, i) => tracklet.track("Burst", {n: i}, {eventId: id}));
+  Promise.all(calls).then(() => { location.href = %q; });
+  return true;
+})()`, strings.Join(ids, ","), next))
 	waitStored(t, ctx, collector, tid, append(first, ids...), 15*time.Second)
 }
 
