@@ -7,7 +7,9 @@ import (
 )
 
 // TestTypeDeclarations compiles testdata/usage.ts, which uses every
-// function and option of tracklet.d.ts, with tsc in strict mode. tsc is
+// function and option of tracklet.d.ts, and testdata/usage_mjs.ts, which
+// imports the ES module entry by its file name (tracklet.d.mts), with tsc
+// in strict mode. tsc is
 // not part of the Go toolchain: set $TSC (e.g. after `npm install
 // typescript` in a directory outside the repository) or put it on PATH.
 func TestTypeDeclarations(t *testing.T) {
@@ -23,7 +25,7 @@ func TestTypeDeclarations(t *testing.T) {
 		tsc = p
 	}
 	cmd := exec.Command(tsc, "--noEmit", "--strict", "--target", "es2022", "--module", "esnext",
-		"--moduleResolution", "bundler", "--lib", "es2022,dom", "testdata/usage.ts")
+		"--moduleResolution", "bundler", "--lib", "es2022,dom", "testdata/usage.ts", "testdata/usage_mjs.ts")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("tsc: %v\n%s", err, out)
 	}
