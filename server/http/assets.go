@@ -39,8 +39,19 @@ func (a *assets) has(p string) bool {
 	if name == "" || strings.Contains(name, "/") || strings.EqualFold(name, "README.md") {
 		return false
 	}
-	st, err := fs.Stat(a.fsys, name)
+	st, err := fs.Stat(a.fsys, a.resolve(name))
 	return err == nil && !st.IsDir()
+}
+
+// resolve maps an older build's hashed name to the plain name of the file
+// it stands for now (see hashedFS); other names are returned as they are.
+func (a *assets) resolve(name string) string {
+	if h, ok := a.fsys.(*hashedFS); ok {
+		if plain, ok := h.olderName(name); ok {
+			return plain
+		}
+	}
+	return name
 }
 
 // contentType names the files the tracker is made of explicitly: a wrong
@@ -72,7 +83,8 @@ func (a *assets) serve(w http.ResponseWriter, r *http.Request, p string) {
 		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowedException", "use GET")
 		return
 	}
-	name := strings.TrimPrefix(p, "/")
+	// An older build's hashed name is served as the plain name, revalidated.
+	name := a.resolve(strings.TrimPrefix(p, "/"))
 	h := w.Header()
 	// Sites on any origin load the tracker from here.
 	h.Set("Access-Control-Allow-Origin", "*")

@@ -124,9 +124,14 @@ func (h *hashedFS) immutable(name string) bool {
 	return ok
 }
 
-// older returns the file an older build's hashed name stands for now:
-// "tracklet.<other hash>.wasm.br" → "tracklet.wasm.br".
+// olderName returns the file an older build's hashed name stands for now:
+// "tracklet.<other hash>.wasm.br" → "tracklet.wasm.br". Callers resolve the
+// name before opening or caching anything, so that the endless older names
+// share the one file (and one cache entry) of the plain name.
 func (h *hashedFS) olderName(name string) (string, bool) {
+	if h.immutable(name) {
+		return "", false // this build's own name
+	}
 	for i, re := range h.older {
 		if m := re.FindStringSubmatch(name); m != nil {
 			return hashedFiles[i] + m[1], true
@@ -143,8 +148,6 @@ func (h *hashedFS) Open(name string) (fs.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
 	if real, ok := h.alias[name]; ok {
-		name = real
-	} else if real, ok := h.olderName(name); ok {
 		name = real
 	}
 	return h.FS.Open(name)
