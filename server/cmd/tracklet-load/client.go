@@ -51,10 +51,17 @@ func (c *conn) post(path string, body []byte) (int, error) {
 	c.c.SetDeadline(time.Now().Add(c.timeout))
 	status, keep, err := c.roundTrip()
 	if err != nil || !keep {
+		c.close()
+	}
+	return status, err
+}
+
+// close closes the connection, if one is open; the next post reopens it.
+func (c *conn) close() {
+	if c.c != nil {
 		c.c.Close()
 		c.c = nil
 	}
-	return status, err
 }
 
 func (c *conn) roundTrip() (status int, keepAlive bool, err error) {

@@ -125,13 +125,9 @@ func load(target string, d time.Duration, clients, batch int, newID func() uuid.
 			// target does not get.
 			var body []byte
 			client := &conn{addr: host, host: host, timeout: 10 * time.Second}
-			defer func() {
-				if client.c != nil {
-					client.c.Close()
-				}
-			}()
-			for i := 0; time.Now().Before(end); i++ {
-				body = appendBody(body[:0], tid, c, i, batch, time.Now(), newID)
+			defer client.close()
+			for time.Now().Before(end) {
+				body = appendBody(body[:0], tid, c, batch, time.Now(), newID)
 				t0 := time.Now()
 				status, err := client.post("/events", body)
 				if err != nil {
@@ -165,9 +161,9 @@ func load(target string, d time.Duration, clients, batch int, newID func() uuid.
 		loadCPU:   (selfCPUSeconds() - loadCPU0) / elapsed.Seconds()}, nil
 }
 
-// appendBody appends client c's i-th PutEvents request of n events, sent
+// appendBody appends a PutEvents request of client c with n events, sent
 // at now, to b, with eventIds from newID.
-func appendBody(b []byte, tid string, c, i, n int, now time.Time, newID func() uuid.UUID) []byte {
+func appendBody(b []byte, tid string, c, n int, now time.Time, newID func() uuid.UUID) []byte {
 	b = append(b, `{"trackingId":`...)
 	b = strconv.AppendQuote(b, tid)
 	b = append(b, `,"sessionId":"c`...)

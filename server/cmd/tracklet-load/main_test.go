@@ -28,7 +28,7 @@ func TestAppendBodyIsAValidRequest(t *testing.T) {
 		{1, uuid.New, 4},
 		{10, func() uuid.UUID { return uuid.Must(uuid.NewV7()) }, 7},
 	} {
-		b := appendBody(nil, "tk_x", 7, 42, tc.n, now, tc.newID)
+		b := appendBody(nil, "tk_x", 7, tc.n, now, tc.newID)
 		r, err := event.DecodeRequest(b)
 		if err != nil {
 			t.Fatalf("%d events: %v\n%s", tc.n, err, b)
