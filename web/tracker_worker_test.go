@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -28,20 +29,32 @@ const blockMainThread = `(async () => {
   return {first, ids, from, to: Date.now()};
 })()`
 
-// The requests go out from a Worker: a page that keeps its main thread
-// busy does not hold up delivery.
-func TestTrackerSendsWhileThePageIsBusy(t *testing.T) {
+// blockedBurst is what blockMainThread returns.
+type blockedBurst struct {
+	First    string
+	IDs      []string
+	From, To int64
+}
+
+// runBlockedBurst opens a page of a new tracker, with head markup before
+// the tracker's tag, runs blockMainThread on it and waits until the
+// collector holds its events, each once.
+func runBlockedBurst(t *testing.T, name, head string) (context.Context, *browsertest.Collector, string, blockedBurst, []browsertest.Row) {
+	t.Helper()
 	ctx := browsertest.Browser(t)
 	collector := browsertest.StartCollector(t)
 	site := browsertest.NewSite(t)
-	tid := collector.CreateTracker("busy", site.URL)
-	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, collector.URL, "", ""))))
-	got := browsertest.Eval[struct {
-		First    string
-		IDs      []string
-		From, To int64
-	}](t, ctx, blockMainThread)
+	tid := collector.CreateTracker(name, site.URL)
+	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, collector.URL, "", head))))
+	got := browsertest.Eval[blockedBurst](t, ctx, blockMainThread)
 	rows := waitStored(t, ctx, collector, tid, append(got.IDs, got.First), 10*time.Second)
+	return ctx, collector, tid, got, rows
+}
+
+// The requests go out from a Worker: a page that keeps its main thread
+// busy does not hold up delivery.
+func TestTrackerSendsWhileThePageIsBusy(t *testing.T) {
+	ctx, _, _, got, rows := runBlockedBurst(t, "busy", "")
 	for _, r := range rows {
 		if r.EventID != got.First && r.ReceivedAtMs >= got.To {
 			t.Errorf("event %s arrived at %d, after the page's main thread was free again (%d): it was sent from the page", r.EventID, r.ReceivedAtMs, got.To)
@@ -54,19 +67,9 @@ func TestTrackerSendsWhileThePageIsBusy(t *testing.T) {
 // Where the page's Content-Security-Policy forbids Workers, the module
 // sends from the page itself, and nothing is lost or doubled.
 func TestTrackerWithoutWorkersSendsFromThePage(t *testing.T) {
-	ctx := browsertest.Browser(t)
-	collector := browsertest.StartCollector(t)
-	site := browsertest.NewSite(t)
-	tid := collector.CreateTracker("noworker", site.URL)
 	csp := `<meta http-equiv="Content-Security-Policy" content="worker-src 'none'">`
-	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, collector.URL, "", csp))))
-	got := browsertest.Eval[struct {
-		First    string
-		IDs      []string
-		From, To int64
-	}](t, ctx, blockMainThread)
+	ctx, collector, tid, got, rows := runBlockedBurst(t, "noworker", csp)
 	ids := append(got.IDs, got.First)
-	rows := waitStored(t, ctx, collector, tid, ids, 10*time.Second)
 	// The proof that no Worker sent them: they waited for the page.
 	for _, r := range rows {
 		if r.EventID != got.First && r.ReceivedAtMs < got.To {
