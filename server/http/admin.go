@@ -2,7 +2,6 @@ package http
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"net/http"
 	"strconv"
@@ -14,20 +13,6 @@ import (
 	"github.com/tracklet/tracklet/server/export"
 )
 
-// Authorized reports whether r carries the admin token as a Bearer
-// credential. With no token configured nobody is.
-func (h *Handler) Authorized(r *http.Request) bool {
-	if h.cfg.AdminToken == "" {
-		return false
-	}
-	auth := r.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(auth, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(h.cfg.AdminToken)) == 1
-}
-
 // isAdminPath names the read/admin API's paths.
 func isAdminPath(path string) bool {
 	return path == "/v1/events" || path == "/v1/stats" || path == "/v1/rejected"
@@ -36,15 +21,10 @@ func isAdminPath(path string) bool {
 // serveAdmin answers the read/admin API, for tests in users' CI (with
 // `serve --memory`) and for operators.
 func (h *Handler) serveAdmin(w http.ResponseWriter, r *http.Request, path string) {
-	if !h.Authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="tracklet"`)
-		msg := "send Authorization: Bearer <admin token>"
-		if h.cfg.AdminToken == "" {
-			msg = "the admin API is off: start the collector with --admin-token (TRACKLET_ADMIN_TOKEN)"
-		}
-		writeError(w, http.StatusUnauthorized, "UnauthorizedException", msg)
-		return
-	}
+	requireAdmin(h.cfg.AdminToken, func(w http.ResponseWriter, r *http.Request) { h.serveAdminAPI(w, r, path) })(w, r)
+}
+
+func (h *Handler) serveAdminAPI(w http.ResponseWriter, r *http.Request, path string) {
 	if h.cfg.Admin == nil {
 		writeError(w, http.StatusNotImplemented, "NotImplementedException", "this collector's store has no admin API")
 		return

@@ -2,7 +2,6 @@ package http
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -143,26 +142,7 @@ func (d *Dashboard) Stored(b *server.Batch, res server.PutResult) {
 
 // admin wraps an API handler with the admin-token check.
 func (d *Dashboard) admin(next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
-		if !adminAuthorized(r, d.cfg.AdminToken) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="tracklet"`)
-			msg := "this API needs the admin token: send Authorization: Bearer <token>"
-			if d.cfg.AdminToken == "" {
-				msg = "the admin API is off: start the collector with --admin-token or TRACKLET_ADMIN_TOKEN"
-			}
-			writeError(w, http.StatusUnauthorized, "UnauthorizedException", msg)
-			return
-		}
-		next(w, r)
-	}
-}
-
-// adminAuthorized reports whether r carries token as a bearer token. An
-// empty token authorises nothing.
-func adminAuthorized(r *http.Request, token string) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && token != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) == 1
+	return requireAdmin(d.cfg.AdminToken, next)
 }
 
 // servePage serves the static page. It holds no data, so it needs no

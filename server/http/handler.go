@@ -171,13 +171,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) route(w *recorder, r *http.Request, path string) string {
 	switch {
-	case strings.HasSuffix(path, "/events") && r.Method == http.MethodPost:
+	case isEventsPath(path) && r.Method == http.MethodPost:
 		h.serveEvents(w, r)
 		return "events"
-	case strings.HasSuffix(path, "/events") && r.Method == http.MethodOptions:
+	case isEventsPath(path) && r.Method == http.MethodOptions:
 		h.preflight(w, r)
 		return "preflight"
-	case path == "/events":
+	case isEventsPath(path):
 		w.Header().Set("Allow", "POST, OPTIONS")
 		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowedException", "use POST to send events")
 		return "events"
@@ -209,6 +209,27 @@ func (h *Handler) route(w *recorder, r *http.Request, path string) string {
 	}
 	writeError(w, http.StatusNotFound, "NotFoundException", "no such resource: "+path)
 	return "other"
+}
+
+// isEventsPath reports whether PutEvents answers path (slashes collapsed):
+// "/events", or "/<base>/events" for an AWS SDK whose endpoint has a base
+// path (an endpoint ending in a slash posts to "/<base>//events", which
+// collapses to the same). The base is one segment and none of the
+// collector's own: "/v1/dashboard/events" or "/demo/x/events" are not
+// PutEvents.
+func isEventsPath(path string) bool {
+	if path == "/events" {
+		return true
+	}
+	base, ok := strings.CutSuffix(path, "/events")
+	if !ok || len(base) < 2 || strings.IndexByte(base[1:], '/') >= 0 {
+		return false
+	}
+	switch base[1:] {
+	case "v1", "demo", "dashboard", "metrics", "healthz", "readyz":
+		return false
+	}
+	return true
 }
 
 // recorder remembers what was answered, for the access log and metrics.
