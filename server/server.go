@@ -147,31 +147,6 @@ type EventReader interface {
 	Events(ctx context.Context, f EventFilter) iter.Seq2[*StoredEvent, error]
 }
 
-// Rejection is a request the collector refused, kept so that users can see
-// what their sites send wrong.
-type Rejection struct {
-	ID         int64 // assigned by the store
-	ReceivedAt time.Time
-	TrackingID string // empty when the body had none or could not be read
-	Status     int    // the HTTP status answered
-	Reason     string // the message answered
-	Origin     string
-	Body       string // the start of the body, truncated to MaxRejectedBody
-}
-
-// MaxRejectedBody is how much of a rejected body is kept.
-const MaxRejectedBody = 4096
-
-// RejectionLog keeps the most recent rejections, bounded in number.
-type RejectionLog interface {
-	// RecordRejected logs r without waiting for the disk: losing a
-	// rejection in a crash is acceptable, slowing ingest for it is not.
-	RecordRejected(r *Rejection)
-	// Rejected returns the newest rejections first, optionally for one
-	// tracker only.
-	Rejected(ctx context.Context, trackingID string, limit int) ([]*Rejection, error)
-}
-
 // AssignEventIDs gives every event of r without an eventId a new UUIDv7.
 // The handler calls it before storing, so that a store that hands the
 // batch on (a queue that may deliver it twice) stores the same ids twice,

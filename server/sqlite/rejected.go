@@ -8,10 +8,13 @@ import (
 	"github.com/tracklet/tracklet/server/sqlstore"
 )
 
-// rejectedLog bounds the rejected table: every trimEvery inserts, rows
-// beyond the newest max are deleted.
+// rejectedLog bounds the rejected table: at the first insert and every
+// trimEvery-th, rows beyond the newest maxRows, or beyond the newest
+// maxBytes of text, are deleted. Between trims the table may exceed
+// either bound by trimEvery-1 rows of at most server.MaxRejectedRowBytes.
 type rejectedLog struct {
-	max      int
+	maxRows  int
+	maxBytes int64
 	inserted int // only touched by the writer goroutine
 }
 
@@ -23,7 +26,7 @@ func (l *rejectedLog) insert(ctx context.Context, tx *sql.Tx, r *server.Rejectio
 	}
 	l.inserted++
 	if l.inserted%trimEvery == 0 || l.inserted == 1 {
-		return sqlstore.TrimRejected(ctx, tx, l.max)
+		return sqlstore.TrimRejected(ctx, tx, l.maxRows, l.maxBytes)
 	}
 	return nil
 }
@@ -32,6 +35,7 @@ func (l *rejectedLog) insert(ctx context.Context, tx *sql.Tx, r *server.Rejectio
 // When the write queue is full the rejection is dropped: under a flood of
 // bad requests, good ones come first.
 func (db *DB) RecordRejected(r *server.Rejection) {
+	r.Bound() // the queue holds only bounded values
 	db.mu.RLock()
 	defer db.mu.RUnlock()
 	if db.closed {

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tracklet/tracklet/server"
 	"github.com/tracklet/tracklet/server/sqlstore"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -65,8 +66,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Observer, if set, hears about every group commit (for metrics).
 	Observer Observer
-	// MaxRejected bounds the rejected-requests table; 0 means 10,000.
-	MaxRejected int
+	// MaxRejected and MaxRejectedBytes bound the rejected-requests table
+	// in rows and in bytes of text; 0 means server.DefaultMaxRejected and
+	// server.DefaultMaxRejectedBytes.
+	MaxRejected      int
+	MaxRejectedBytes int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// CheckpointInterval is the least time between two WAL checkpoints;
@@ -104,10 +108,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if db.now == nil {
 		db.now = time.Now
 	}
-	db.rejected.max = opts.MaxRejected
-	if db.rejected.max <= 0 {
-		db.rejected.max = sqlstore.DefaultMaxRejected
-	}
+	db.rejected.maxRows = cmp.Or(max(opts.MaxRejected, 0), server.DefaultMaxRejected)
+	db.rejected.maxBytes = cmp.Or(max(opts.MaxRejectedBytes, 0), server.DefaultMaxRejectedBytes)
 	db.ckptEvery = cmp.Or(opts.CheckpointInterval, checkpointEvery)
 	db.maxWALFrames = cmp.Or(opts.MaxWALFrames, maxWALFrames)
 	if err := db.open(ctx); err != nil {

@@ -4,41 +4,38 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tracklet/tracklet/server"
 )
 
-// DefaultMaxRejected is how many rejections the rejected table keeps unless
-// a store is told otherwise.
-const DefaultMaxRejected = 10000
-
-// MaxReason bounds a stored rejection's reason, in bytes.
-const MaxReason = 2048
-
-// InsertRejected logs r in the rejected table, its body cut to
-// server.MaxRejectedBody and its reason to MaxReason bytes, both kept valid
-// UTF-8. It does not bound the table: see TrimRejected.
+// InsertRejected logs r in the rejected table, its values cut to the
+// bounds of server.Rejection.Bound. It does not bound the table: see
+// TrimRejected.
 func InsertRejected(ctx context.Context, q Querier, r *server.Rejection) error {
-	body := r.Body
-	if len(body) > server.MaxRejectedBody {
-		body = body[:server.MaxRejectedBody]
-	}
-	// Replacing invalid UTF-8 (a rune cut above, or the client's own) can
-	// lengthen the body: cut it again, at a rune boundary.
-	body = truncate(strings.ToValidUTF8(body, "\uFFFD"), server.MaxRejectedBody)
-	_, err := q.ExecContext(ctx, `INSERT INTO rejected (received_at_ms, tracking_id, status, reason, origin, body)
-		VALUES (?, ?, ?, ?, ?, ?)`, r.ReceivedAt.UnixMilli(), nullIfEmpty(r.TrackingID), r.Status,
-		truncate(r.Reason, MaxReason), nullIfEmpty(r.Origin), body)
+	b := *r
+	b.Bound()
+	// One statement: the running total it reads is the newest row's, even
+	// with other writers (D1 runs each statement alone).
+	_, err := q.ExecContext(ctx, `INSERT INTO rejected
+		(received_at_ms, tracking_id, status, reason, origin, body, bytes, bytes_through)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7 + coalesce((SELECT bytes_through FROM rejected ORDER BY id DESC LIMIT 1), 0))`,
+		b.ReceivedAt.UnixMilli(), nullIfEmpty(b.TrackingID), b.Status, b.Reason, nullIfEmpty(b.Origin), b.Body, b.Size())
 	return err
 }
 
-// TrimRejected deletes all but the newest keep rejections. The DELETE is a
-// range on the primary key: cheap when there is little to delete.
-func TrimRejected(ctx context.Context, q Querier, keep int) error {
-	_, err := q.ExecContext(ctx, `DELETE FROM rejected WHERE id <= (SELECT max(id) FROM rejected) - ?`, keep)
+// TrimRejected deletes all but the newest rejections, keeping at most
+// keepRows of them and keepBytes of their text. A row is kept if it starts
+// (its running total less its own size) within the newest keepBytes; the
+// rows wholly before are a range on an index, and only the one row that
+// straddles the edge is looked at: cheap when there is little to delete.
+func TrimRejected(ctx context.Context, q Querier, keepRows int, keepBytes int64) error {
+	_, err := q.ExecContext(ctx, `WITH edge(at) AS (SELECT max(bytes_through) - ?2 FROM rejected)
+		DELETE FROM rejected WHERE id <= (SELECT max(id) FROM rejected) - ?1
+		OR bytes_through <= (SELECT at FROM edge)
+		OR id = (SELECT id FROM (SELECT id, bytes_through - bytes AS start FROM rejected
+			WHERE bytes_through > (SELECT at FROM edge) ORDER BY bytes_through LIMIT 1)
+			WHERE start < (SELECT at FROM edge))`, keepRows, keepBytes)
 	return err
 }
 
@@ -71,15 +68,4 @@ func Rejected(ctx context.Context, q Querier, trackingID string, limit int) ([]*
 		out = append(out, &r)
 	}
 	return out, rows.Err()
-}
-
-// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -41,6 +41,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	trackerRate := fs.Float64("rate-limit-tracker", 5000, "events per second one trackingId may send (0: no limit)")
 	trackerBurst := fs.Int("rate-limit-tracker-burst", 0, "burst of --rate-limit-tracker (default: twice the rate)")
 	loaderMaxAge := fs.Duration("loader-max-age", trackhttp.DefaultLoaderMaxAge, "how long browsers may use tracklet.js without asking (0: revalidate on every visit)")
+	maxRejected := fs.Int("max-rejected", server.DefaultMaxRejected, "how many refused requests to keep for `tracklet rejected` (the newest)")
+	maxRejectedBytes := fs.Int64("max-rejected-bytes", server.DefaultMaxRejectedBytes, "how many `bytes` of refused requests to keep (the newest)")
 	trustProxy := fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a reverse proxy)")
 	var timeouts timeoutFlags
 	fs.DurationVar(&timeouts.readHeader, "read-header-timeout", 5*time.Second, "time a client has to send the request headers")
@@ -71,7 +73,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		m = metrics.New(nil)
 		observer = m
 	}
-	db, err := sqlite.Open(ctx, path, sqlite.Options{Logger: log, Observer: observer})
+	db, err := sqlite.Open(ctx, path, sqlite.Options{Logger: log, Observer: observer,
+		MaxRejected: *maxRejected, MaxRejectedBytes: *maxRejectedBytes})
 	if err != nil {
 		return err
 	}

@@ -34,8 +34,11 @@ const rowsPerInsert = MaxVariables / sqlstore.ColumnsPerEvent
 // (Tracker, OriginAllowed), server.EventReader, and Insert for the queue
 // consumer. Its methods are safe for concurrent use.
 type DB struct {
-	// MaxRejected bounds the rejected table; 0 means DefaultMaxRejected.
-	MaxRejected int
+	// MaxRejected and MaxRejectedBytes bound the rejected table in rows
+	// and bytes; 0 means server.DefaultMaxRejected and
+	// server.DefaultMaxRejectedBytes.
+	MaxRejected      int
+	MaxRejectedBytes int64
 
 	db  *sql.DB
 	now func() time.Time

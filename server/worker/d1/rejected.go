@@ -1,6 +1,7 @@
 package d1
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -8,23 +9,17 @@ import (
 	"github.com/tracklet/tracklet/server/sqlstore"
 )
 
-// DefaultMaxRejected is how many rejections the rejected table keeps by
-// default, as in package sqlite.
-const DefaultMaxRejected = sqlstore.DefaultMaxRejected
-
 // InsertRejected logs r in the rejected table and trims the table to the
-// newest db.MaxRejected rows. Each worker invocation is a fresh program with
+// newest db.MaxRejected rows and db.MaxRejectedBytes bytes. Each worker invocation is a fresh program with
 // no counter to trim every hundredth time, so it trims every time; the
 // DELETE is a range on the primary key and usually deletes one row.
 func (db *DB) InsertRejected(ctx context.Context, r *server.Rejection) error {
 	if err := sqlstore.InsertRejected(ctx, db.db, r); err != nil {
 		return fmt.Errorf("log rejected request: %w", err)
 	}
-	keep := db.MaxRejected
-	if keep <= 0 {
-		keep = DefaultMaxRejected
-	}
-	if err := sqlstore.TrimRejected(ctx, db.db, keep); err != nil {
+	keep := cmp.Or(max(db.MaxRejected, 0), server.DefaultMaxRejected)
+	keepBytes := cmp.Or(max(db.MaxRejectedBytes, 0), server.DefaultMaxRejectedBytes)
+	if err := sqlstore.TrimRejected(ctx, db.db, keep, keepBytes); err != nil {
 		return fmt.Errorf("trim rejected requests: %w", err)
 	}
 	return nil
