@@ -55,10 +55,10 @@ const (
 // writing, and the handler before queueing, so that no unbounded value is
 // held even in memory.
 func (r *Rejection) Bound() {
-	r.TrackingID = cutUTF8(r.TrackingID, MaxRejectedTrackingID)
-	r.Reason = cutUTF8(r.Reason, MaxRejectedReason)
-	r.Origin = cutUTF8(r.Origin, MaxRejectedOrigin)
-	r.Body = cutUTF8(r.Body, MaxRejectedBody)
+	r.TrackingID = CutUTF8(r.TrackingID, MaxRejectedTrackingID)
+	r.Reason = CutUTF8(r.Reason, MaxRejectedReason)
+	r.Origin = CutUTF8(r.Origin, MaxRejectedOrigin)
+	r.Body = CutUTF8(r.Body, MaxRejectedBody)
 }
 
 // Size is what r's text takes, in bytes: what the byte bound of a
@@ -69,7 +69,7 @@ func (r *Rejection) Size() int {
 
 // cutUTF8 returns the longest valid UTF-8 prefix of s (invalid bytes
 // replaced) of at most n bytes, never splitting a rune.
-func cutUTF8(s string, n int) string {
+func CutUTF8(s string, n int) string {
 	if len(s) > n {
 		// A copy, not a slice: a slice would keep the client's whole
 		// value alive for as long as the rejection is.

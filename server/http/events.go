@@ -46,7 +46,7 @@ func (h *Handler) serveEvents(w *recorder, r *http.Request) {
 
 	// The per-IP limit comes before reading the body: refusing a flood
 	// should cost as little as possible.
-	if ok, wait := h.ipLimits.allow(h.clientIP(r), 1, received); !ok {
+	if ok, wait := h.ipLimits.allow(limitKey(h.clientIP(r)), 1, received); !ok {
 		h.throttle(w, "ip", wait, "too many requests from your address; retry after the time in Retry-After")
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -59,6 +60,8 @@ type Config struct {
 	Limits Limits
 	// RateLimits bound how fast clients and trackers may send.
 	RateLimits RateLimits
+	// Proxies says how to find the client's address behind reverse proxies.
+	Proxies Proxies
 }
 
 // Observer hears what the handler does, for metrics. It is an interface so
@@ -109,9 +112,10 @@ type Handler struct {
 	assets *assets
 	demo   http.Handler
 
-	ipLimits, trackerLimits *limiterSet
-	started                 time.Time
-	stats                   struct {
+	ipLimits      *limiterSet[netip.Addr]
+	trackerLimits *limiterSet[string]
+	started       time.Time
+	stats         struct {
 		requests, accepted, duplicates, rejected, limited atomic.Int64
 	}
 }
@@ -132,9 +136,9 @@ func NewHandler(cfg Config) *Handler {
 		h.demo = http.StripPrefix("/demo", cfg.Demo)
 	}
 	rl := cfg.RateLimits
-	h.ipLimits = newLimiterSet(rl.PerIP, rl.IPBurst)
+	h.ipLimits = newLimiterSet[netip.Addr](rl.PerIP, rl.IPBurst, rl.MaxEntries)
 	// A burst below one full request would refuse every full request.
-	h.trackerLimits = newLimiterSet(rl.PerTracker, max(burstFor(rl.PerTracker, rl.TrackerBurst), event.MaxEvents))
+	h.trackerLimits = newLimiterSet[string](rl.PerTracker, max(burstFor(rl.PerTracker, rl.TrackerBurst), event.MaxEvents), rl.MaxEntries)
 	h.started = h.now()
 	return h
 }
@@ -157,13 +161,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		attrs := []slog.Attr{
 			slog.String("method", r.Method), slog.String("path", path), slog.Int("status", rec.status),
 			slog.Int64("bytes", rec.bytes), slog.Float64("ms", float64(d.Microseconds())/1000),
-			slog.String("ip", h.clientIP(r)), slog.String("request_id", rec.Header().Get("x-amzn-RequestId")),
+			slog.String("ip", logAddr(h.clientIP(r), r)), slog.String("request_id", rec.Header().Get("x-amzn-RequestId")),
 		}
+		// What the client sent is cut as a rejection's values are: a log
+		// line must not carry a megabyte trackingId.
 		if rec.trackingID != "" {
-			attrs = append(attrs, slog.String("tracking_id", rec.trackingID), slog.Int("events", rec.events))
+			attrs = append(attrs, slog.String("tracking_id", server.CutUTF8(rec.trackingID, server.MaxRejectedTrackingID)),
+				slog.Int("events", rec.events))
 		}
 		if o := r.Header.Get("Origin"); o != "" {
-			attrs = append(attrs, slog.String("origin", o))
+			attrs = append(attrs, slog.String("origin", server.CutUTF8(o, server.MaxRejectedOrigin)))
 		}
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	}
@@ -209,6 +216,15 @@ func (h *Handler) route(w *recorder, r *http.Request, path string) string {
 	}
 	writeError(w, http.StatusNotFound, "NotFoundException", "no such resource: "+path)
 	return "other"
+}
+
+// logAddr is the client's address as the access log shows it: the derived
+// one, or the peer's text when it has none.
+func logAddr(a netip.Addr, r *http.Request) string {
+	if !a.IsValid() {
+		return r.RemoteAddr
+	}
+	return a.String()
 }
 
 // isEventsPath reports whether PutEvents answers path (slashes collapsed):

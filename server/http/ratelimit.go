@@ -1,19 +1,20 @@
 package http
 
 import (
+	"cmp"
 	"math"
-	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 )
 
-// RateLimits bound how fast one client IP and one tracker may send. A zero
-// rate switches that limit off.
+// RateLimits bound how fast one client and one tracker may send. A zero
+// rate switches that limit off. A client is an IPv4 address or an IPv6 /64
+// (see Proxies for clients behind reverse proxies).
 type RateLimits struct {
 	// PerIP is requests per second from one client IP, with bursts of
 	// IPBurst (default: twice the rate, at least 10).
@@ -25,9 +26,9 @@ type RateLimits struct {
 	// is refused while the others go on.
 	PerTracker   rate.Limit
 	TrackerBurst int
-	// TrustForwardedFor takes the client IP from X-Forwarded-For, for a
-	// collector behind a reverse proxy. Off, a client could choose its IP.
-	TrustForwardedFor bool
+	// MaxEntries bounds how many clients, and how many trackers, are
+	// tracked at once; 0 means DefaultMaxLimiterEntries.
+	MaxEntries int
 }
 
 func burstFor(l rate.Limit, burst int) int {
@@ -37,50 +38,63 @@ func burstFor(l rate.Limit, burst int) int {
 	return max(10, int(math.Ceil(2*float64(l))))
 }
 
-// limiterSet holds one token bucket per key, forgetting the idle ones so
-// that a scan from many IPs cannot grow it without bound.
-type limiterSet struct {
-	limit rate.Limit
-	burst int
+// limiterSet holds one token bucket per key, bounded in entries whatever
+// keys clients make up. Keys are fixed-size (a netip.Addr, a validated
+// trackingId), never text a client chose freely, so entries bound bytes.
+//
+// Buckets live in two generations: a key's bucket is found in the current
+// map or moved there from the previous one; when the current map is half
+// the bound, or a refill period old, the previous is dropped whole and the
+// current becomes the previous. So no request sweeps the map, and what is
+// forgotten on time was idle at least a refill period: full again, so
+// forgetting it changes nothing. Only a flood of new keys rotates early,
+// and then an idle key may be given a fresh burst; the flooding keys
+// themselves, being busy, stay.
+type limiterSet[K comparable] struct {
+	limit  rate.Limit
+	burst  int
+	max    int           // entries, both generations
+	refill time.Duration // for an empty bucket to fill up
 
-	mu        sync.Mutex
-	buckets   map[string]*bucket
-	lastSweep time.Time
+	mu       sync.Mutex
+	cur, old map[K]*rate.Limiter
+	rotated  time.Time
 }
 
-type bucket struct {
-	lim  *rate.Limiter
-	last time.Time
-}
+// DefaultMaxLimiterEntries bounds the clients (or trackers) a limiterSet
+// tracks at once: ~10 MB at ~150 bytes an entry.
+const DefaultMaxLimiterEntries = 1 << 16
 
-// maxBuckets bounds a limiterSet; beyond it, the idle buckets are dropped
-// at once instead of once a minute.
-const maxBuckets = 100_000
-
-func newLimiterSet(l rate.Limit, burst int) *limiterSet {
+func newLimiterSet[K comparable](l rate.Limit, burst, maxEntries int) *limiterSet[K] {
 	if l <= 0 {
 		return nil
 	}
-	return &limiterSet{limit: l, burst: burstFor(l, burst), buckets: make(map[string]*bucket)}
+	s := &limiterSet[K]{limit: l, burst: burstFor(l, burst), max: max(2, cmp.Or(maxEntries, DefaultMaxLimiterEntries))}
+	s.refill = time.Duration(float64(s.burst) / float64(s.limit) * float64(time.Second))
+	s.cur, s.old = make(map[K]*rate.Limiter), make(map[K]*rate.Limiter)
+	return s
 }
 
 // allow takes n tokens from key's bucket, or none and says how long to wait.
-func (s *limiterSet) allow(key string, n int, now time.Time) (bool, time.Duration) {
+func (s *limiterSet[K]) allow(key K, n int, now time.Time) (bool, time.Duration) {
 	if s == nil {
 		return true, 0
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if now.Sub(s.lastSweep) > time.Minute || len(s.buckets) >= maxBuckets {
-		s.sweep(now)
+	if len(s.cur) >= s.max/2 || now.Sub(s.rotated) >= s.refill {
+		s.old, s.cur, s.rotated = s.cur, make(map[K]*rate.Limiter, len(s.cur)), now
 	}
-	b, ok := s.buckets[key]
+	lim, ok := s.cur[key]
 	if !ok {
-		b = &bucket{lim: rate.NewLimiter(s.limit, s.burst)}
-		s.buckets[key] = b
+		if lim, ok = s.old[key]; ok {
+			delete(s.old, key)
+		} else {
+			lim = rate.NewLimiter(s.limit, s.burst)
+		}
+		s.cur[key] = lim
 	}
-	b.last = now
-	r := b.lim.ReserveN(now, n)
+	r := lim.ReserveN(now, n)
 	if !r.OK() { // more than a whole burst: never, at this rate
 		return false, time.Duration(float64(n) / float64(s.limit) * float64(time.Second))
 	}
@@ -91,16 +105,11 @@ func (s *limiterSet) allow(key string, n int, now time.Time) (bool, time.Duratio
 	return true, 0
 }
 
-// sweep drops the buckets that have been idle long enough to be full again:
-// forgetting them changes nothing.
-func (s *limiterSet) sweep(now time.Time) {
-	s.lastSweep = now
-	refill := time.Duration(float64(s.burst) / float64(s.limit) * float64(time.Second))
-	for k, b := range s.buckets {
-		if now.Sub(b.last) > refill {
-			delete(s.buckets, k)
-		}
-	}
+// entries is how many buckets s holds.
+func (s *limiterSet[K]) entries() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.cur) + len(s.old)
 }
 
 // retryAfter writes the Retry-After header: whole seconds, at least one.
@@ -108,19 +117,7 @@ func retryAfter(w http.ResponseWriter, d time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
 }
 
-// clientIP is the address rate limits count by.
-func (h *Handler) clientIP(r *http.Request) string {
-	if h.cfg.RateLimits.TrustForwardedFor {
-		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
-			first, _, _ := strings.Cut(xff, ",")
-			if ip := strings.TrimSpace(first); ip != "" {
-				return ip
-			}
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// clientIP is the address rate limits and logs count by: see Proxies.
+func (h *Handler) clientIP(r *http.Request) netip.Addr {
+	return h.cfg.Proxies.clientAddr(r)
 }

@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"testing"
+	"time"
 
 	trackhttp "github.com/tracklet/tracklet/server/http"
 )
@@ -11,6 +12,10 @@ import (
 func TestTrackerBurstDefaultsToTwiceTheRate(t *testing.T) {
 	e := newEnv(t, func(c *trackhttp.Config) {
 		c.RateLimits = trackhttp.RateLimits{PerTracker: 100}
+		// A frozen clock: on a loaded machine the burst would refill
+		// while the test sends it.
+		frozen := time.Now()
+		c.Now = func() time.Time { return frozen }
 	})
 	tid := e.tracker()
 	full := body(tid, repeatEvents(okEvent, 10)...)

@@ -43,7 +43,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	loaderMaxAge := fs.Duration("loader-max-age", trackhttp.DefaultLoaderMaxAge, "how long browsers may use tracklet.js without asking (0: revalidate on every visit)")
 	maxRejected := fs.Int("max-rejected", server.DefaultMaxRejected, "how many refused requests to keep for `tracklet rejected` (the newest)")
 	maxRejectedBytes := fs.Int64("max-rejected-bytes", server.DefaultMaxRejectedBytes, "how many `bytes` of refused requests to keep (the newest)")
-	trustProxy := fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a reverse proxy)")
+	trustProxy := fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For, as the trusted proxy saw it (only behind a reverse proxy)")
+	trustedProxies := fs.String("trusted-proxies", "", "with --trust-proxy, the proxies' `CIDRs` (comma-separated; default loopback and private ranges)")
+	proxyHops := fs.Int("proxy-hops", 0, "with --trust-proxy, the `number` of proxies in front instead: the client is that many entries from the right of X-Forwarded-For")
 	var timeouts timeoutFlags
 	fs.DurationVar(&timeouts.readHeader, "read-header-timeout", 5*time.Second, "time a client has to send the request headers")
 	fs.DurationVar(&timeouts.read, "read-timeout", 30*time.Second, "time a client has to send the whole request")
@@ -51,6 +53,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&timeouts.idle, "idle-timeout", 120*time.Second, "how long a kept-alive connection may stay idle")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	proxies := trackhttp.Proxies{Trust: *trustProxy, Hops: *proxyHops}
+	if *trustedProxies != "" {
+		var err error
+		if proxies.Trusted, err = trackhttp.ParseProxies(*trustedProxies); err != nil {
+			return fmt.Errorf("--trusted-proxies: %w", err)
+		}
 	}
 	if *memory && *adminToken == "" {
 		*adminToken = sqlite.NewTrackingID()[3:] + sqlite.NewTrackingID()[3:]
@@ -93,8 +102,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		RateLimits: trackhttp.RateLimits{
 			PerIP: rate.Limit(*ipRate), IPBurst: *ipBurst,
 			PerTracker: rate.Limit(*trackerRate), TrackerBurst: *trackerBurst,
-			TrustForwardedFor: *trustProxy,
 		},
+		Proxies: proxies,
 	}
 	if m != nil {
 		m.WatchQueue(db.QueueDepth)
