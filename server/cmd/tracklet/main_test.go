@@ -21,6 +21,7 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	execLimitedIfAsked()
 	dir, err := os.MkdirTemp("", "tracklet-cmd-test-")
 	if err != nil {
 		panic(err)
@@ -70,7 +71,12 @@ var listening = regexp.MustCompile(`listening on (http://\S+)\n`)
 
 func startCollector(t *testing.T, args ...string) *collector {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	return startCommand(t, exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...))
+}
+
+// startCommand starts cmd, a collector, and waits until it listens.
+func startCommand(t *testing.T, cmd *exec.Cmd) *collector {
+	t.Helper()
 	c := &collector{cmd: cmd, out: &syncBuffer{found: make(chan string, 1)}}
 	// exec copies stdout into c.out, and Wait waits for the copy: after
 	// stop, c.out holds everything the collector printed.

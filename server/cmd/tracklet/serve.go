@@ -46,6 +46,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	trustProxy := fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For, as the trusted proxy saw it (only behind a reverse proxy)")
 	trustedProxies := fs.String("trusted-proxies", "", "with --trust-proxy, the proxies' `CIDRs` (comma-separated; default loopback and private ranges)")
 	proxyHops := fs.Int("proxy-hops", 0, "with --trust-proxy, the `number` of proxies in front instead: the client is that many entries from the right of X-Forwarded-For")
+	maxConns := fs.Int("max-conns", 0, "most client connections open at once (0: from the descriptor limit, at most 16384)")
+	maxConnsPerIP := fs.Int("max-conns-per-ip", 0, "most connections one client address holds (0: an eighth of --max-conns, at least 16; -1: no limit)")
 	var timeouts timeoutFlags
 	fs.DurationVar(&timeouts.readHeader, "read-header-timeout", 5*time.Second, "time a client has to send the request headers")
 	fs.DurationVar(&timeouts.read, "read-timeout", 30*time.Second, "time a client has to send the whole request")
@@ -131,7 +133,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	guard := trackhttp.NewConnGuard(connLimits(*maxConns, *maxConnsPerIP, proxies))
+	ln = guard.Listener(ln)
 	srv := newServer(trackhttp.NewHandler(cfg), timeouts, log)
+	srv.ConnState = guard.ConnState
 	srv.RegisterOnShutdown(stopFeed) // open streams end, so Shutdown need not wait for them
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "Tracklet collector listening on %s\n", base)
