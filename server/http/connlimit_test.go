@@ -3,12 +3,12 @@ package http_test
 import (
 	"bufio"
 	"errors"
-	"os"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
