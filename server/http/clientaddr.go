@@ -125,6 +125,23 @@ func (p *Proxies) trusts(a netip.Addr) bool {
 	return false
 }
 
+// warnUntrustedProxy logs once that requests come through a proxy (a peer
+// on loopback or a private range sending X-Forwarded-For) the collector
+// does not trust: then every visitor shares the proxy's address, and its
+// per-address limits.
+func (h *Handler) warnUntrustedProxy(r *http.Request) {
+	if h.cfg.Proxies.Trust || h.warnedProxy.Load() || r.Header.Get("X-Forwarded-For") == "" ||
+		!(&Proxies{}).trusts(peerAddr(r.RemoteAddr)) {
+		return
+	}
+	if !h.warnedProxy.Swap(true) {
+		h.log.WarnContext(r.Context(), "requests carry X-Forwarded-For but --trust-proxy is off: "+
+			"behind a reverse proxy every visitor shares its address and per-address limits; "+
+			"start the collector with --trust-proxy (and --trusted-proxies if the proxy is not on loopback or a private range)",
+			"peer", r.RemoteAddr)
+	}
+}
+
 // peerAddr parses a RemoteAddr ("ip:port"); IPv4-mapped IPv6 addresses
 // become IPv4, zones are dropped.
 func peerAddr(remote string) netip.Addr {

@@ -44,6 +44,7 @@ func (h *Handler) serveEvents(w *recorder, r *http.Request) {
 	}
 	rej := &server.Rejection{ReceivedAt: received, Origin: origin}
 
+	h.warnUntrustedProxy(r)
 	// The per-IP limit comes before reading the body: refusing a flood
 	// should cost as little as possible.
 	if ok, wait := h.ipLimits.allow(limitKey(h.clientIP(r)), 1, received); !ok {

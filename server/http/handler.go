@@ -115,6 +115,7 @@ type Handler struct {
 	ipLimits      *limiterSet[netip.Addr]
 	trackerLimits *limiterSet[string]
 	started       time.Time
+	warnedProxy   atomic.Bool // see warnUntrustedProxy
 	stats         struct {
 		requests, accepted, duplicates, rejected, limited atomic.Int64
 	}

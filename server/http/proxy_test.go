@@ -73,3 +73,23 @@ func TestSpoofedForwardedForCannotBypassIPLimit(t *testing.T) {
 		t.Errorf("access log ips %v, want %s ten times, then 198.51.100.8", ips, real)
 	}
 }
+
+// Behind a proxy the collector does not trust, it says so, once: every
+// visitor would share the proxy's address and per-address limits.
+func TestUntrustedProxyIsReportedOnce(t *testing.T) {
+	var logs syncBuffer
+	e := newEnv(t, func(c *trackhttp.Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
+	tid := e.tracker()
+	e.post(body(tid, okEvent), nil)
+	if strings.Contains(logs.String(), "--trust-proxy") {
+		t.Fatalf("warned without X-Forwarded-For: %s", logs.String())
+	}
+	for range 3 {
+		if r := e.post(body(tid, okEvent), map[string]string{"X-Forwarded-For": "192.0.2.9"}); r.status != 200 {
+			t.Fatalf("%d %q", r.status, r.message)
+		}
+	}
+	if n := strings.Count(logs.String(), "--trust-proxy is off"); n != 1 {
+		t.Errorf("%d warnings about the untrusted proxy, want 1:\n%s", n, logs.String())
+	}
+}

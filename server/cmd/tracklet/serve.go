@@ -36,7 +36,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	adminToken := fs.String("admin-token", "", "Bearer `token` for the read/admin API (/v1/...); empty switches it off (with --memory, one is generated)")
 	accessLog := fs.Bool("access-log", true, "log every request (never its body) as JSON on standard error")
 	metricsOn := fs.Bool("metrics", true, "serve Prometheus metrics at /metrics")
-	ipRate := fs.Float64("rate-limit-ip", 100, "requests per second one client IP may send to /events (0: no limit)")
+	ipRate := fs.Float64("rate-limit-ip", 1000, "requests per second one client address may send to /events (0: no limit)")
 	ipBurst := fs.Int("rate-limit-ip-burst", 0, "burst of --rate-limit-ip (default: twice the rate)")
 	trackerRate := fs.Float64("rate-limit-tracker", 5000, "events per second one trackingId may send (0: no limit)")
 	trackerBurst := fs.Int("rate-limit-tracker-burst", 0, "burst of --rate-limit-tracker (default: twice the rate)")
