@@ -101,3 +101,21 @@ feed:
 	}
 	c.stop(t)
 }
+
+// The proxy flags are refused where they would silently do nothing or
+// mean nothing.
+func TestProxyFlagsAreChecked(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--proxy-hops", "1"}, "need --trust-proxy"},
+		{[]string{"--trusted-proxies", "10.0.0.1"}, "need --trust-proxy"},
+		{[]string{"--trust-proxy", "--trusted-proxies", "10.0.0.0/8,nonsense"}, `"nonsense": not an address or a CIDR prefix`},
+	} {
+		_, err := tracklet(t, nil, append([]string{"serve", "--memory", "--addr", "127.0.0.1:0"}, c.args...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("serve %v: %v, want an error saying %q", c.args, err, c.want)
+		}
+	}
+}

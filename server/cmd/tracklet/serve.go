@@ -56,6 +56,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if !*trustProxy && (*trustedProxies != "" || *proxyHops != 0) {
+		return errors.New("--trusted-proxies and --proxy-hops need --trust-proxy")
+	}
 	proxies := trackhttp.Proxies{Trust: *trustProxy, Hops: *proxyHops}
 	if *trustedProxies != "" {
 		var err error
