@@ -129,7 +129,8 @@ func (g *ConnGuard) admit(c net.Conn) *guardedConn {
 	g.open++
 	client.open++
 	g.quiesce(gc) // waiting for its first request
-	for over := g.open - g.highWater; over > 0; over-- {
+	// (The victim above, if any, still counts until it is closed below.)
+	for over := g.open - len(victims) - g.highWater; over > 0; over-- {
 		e := g.quiescent.Front()
 		if e == nil || e.Value == gc {
 			break // the rest are busy
