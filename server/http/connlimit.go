@@ -71,7 +71,10 @@ type guardedConn struct {
 	// elem and clientElem are c in g.quiescent and c.client.quiescent, or
 	// nil while a request runs.
 	elem, clientElem *list.Element
-	once             sync.Once
+	// gone is set once c no longer counts: the server may still report
+	// states of a connection the guard closed.
+	gone bool
+	once sync.Once
 }
 
 func (c *guardedConn) Close() error {
@@ -166,6 +169,10 @@ func (g *ConnGuard) ConnState(c net.Conn, state http.ConnState) {
 		return
 	}
 	g.mu.Lock()
+	if gc.gone {
+		g.mu.Unlock()
+		return
+	}
 	switch state {
 	case http.StateActive, http.StateHijacked:
 		g.unquiesce(gc)
@@ -191,6 +198,7 @@ func (g *ConnGuard) forget(c *guardedConn) func() {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		g.unquiesce(c)
+		c.gone = true
 		g.open--
 		if c.client.open--; c.client.open == 0 {
 			delete(g.byIP, c.ip)

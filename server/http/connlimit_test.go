@@ -81,7 +81,7 @@ func TestConnGuardPerIPRecyclesIdle(t *testing.T) {
 	for i := range 3 * perIP {
 		c := dialFrom(t, "127.0.0.1", addr)
 		if status, err := c.get("/"); err != nil || status != 200 {
-			t.Fatalf("connection %d: %d, %v", i, status, err)
+			t.Fatalf("connection %d: %d, %v (guard: %+v)", i, status, err, g.Stats())
 		}
 		conns = append(conns, c)
 		if n := g.OpenFrom(local1); n > perIP {
