@@ -15,19 +15,32 @@ import (
 	trackhttp "github.com/tracklet/tracklet/server/http"
 )
 
-// guarded serves h on 127.0.0.1 behind a ConnGuard with limits l.
-func guarded(t *testing.T, l trackhttp.ConnLimits, h http.Handler) (*trackhttp.ConnGuard, string) {
+// idleSignals is how many idle reports a test may leave unread.
+const idleSignals = 1024
+
+// guarded serves h on 127.0.0.1 behind a ConnGuard with limits l. Each time
+// the server reports a connection idle, after the guard has heard it, idle
+// receives a value: a client's response arrives a moment before, and a
+// test that opens the next connection only then is independent of how the
+// server's goroutines are scheduled.
+func guarded(t *testing.T, l trackhttp.ConnLimits, h http.Handler) (g *trackhttp.ConnGuard, addr string, idle <-chan struct{}) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := trackhttp.NewConnGuard(l)
-	srv := &http.Server{Handler: h, ConnState: g.ConnState}
+	g = trackhttp.NewConnGuard(l)
+	idles := make(chan struct{}, idleSignals)
+	srv := &http.Server{Handler: h, ConnState: func(c net.Conn, s http.ConnState) {
+		g.ConnState(c, s)
+		if s == http.StateIdle {
+			idles <- struct{}{}
+		}
+	}}
 	done := make(chan struct{})
 	go func() { srv.Serve(g.Listener(ln)); close(done) }()
 	t.Cleanup(func() { srv.Close(); <-done })
-	return g, ln.Addr().String()
+	return g, ln.Addr().String(), idles
 }
 
 // conn is a client connection that sends requests one at a time.
@@ -76,13 +89,14 @@ var local1, local2 = netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.
 // for each new one: it never holds more, and is always served.
 func TestConnGuardPerIPRecyclesIdle(t *testing.T) {
 	const perIP = 4
-	g, addr := guarded(t, trackhttp.ConnLimits{Max: 1000, PerIP: perIP}, ok)
+	g, addr, idle := guarded(t, trackhttp.ConnLimits{Max: 1000, PerIP: perIP}, ok)
 	var conns []*conn
 	for i := range 3 * perIP {
 		c := dialFrom(t, "127.0.0.1", addr)
 		if status, err := c.get("/"); err != nil || status != 200 {
 			t.Fatalf("connection %d: %d, %v (guard: %+v)", i, status, err, g.Stats())
 		}
+		<-idle
 		conns = append(conns, c)
 		if n := g.OpenFrom(local1); n > perIP {
 			t.Fatalf("after %d connections the client holds %d, want at most %d", i+1, n, perIP)
@@ -118,7 +132,7 @@ func TestConnGuardPerIPRefusesWhenAllBusy(t *testing.T) {
 			<-release
 		}
 	})
-	g, addr := guarded(t, trackhttp.ConnLimits{Max: 1000, PerIP: perIP}, h)
+	g, addr, _ := guarded(t, trackhttp.ConnLimits{Max: 1000, PerIP: perIP}, h)
 	var busy []*conn
 	for range perIP {
 		c := dialFrom(t, "127.0.0.1", addr)
@@ -152,7 +166,7 @@ func TestConnGuardPerIPRefusesWhenAllBusy(t *testing.T) {
 // holds more than Max.
 func TestConnGuardGlobalBoundClosesIdle(t *testing.T) {
 	const maxConns, opened = 16, 100
-	g, addr := guarded(t, trackhttp.ConnLimits{Max: maxConns}, ok)
+	g, addr, idle := guarded(t, trackhttp.ConnLimits{Max: maxConns}, ok)
 	highWater := maxConns - maxConns/8
 	for i := range opened {
 		local := "127.0.0.1"
@@ -163,6 +177,7 @@ func TestConnGuardGlobalBoundClosesIdle(t *testing.T) {
 		if status, err := c.get("/"); err != nil || status != 200 {
 			t.Fatalf("connection %d: %d, %v", i, status, err)
 		}
+		<-idle
 		if s := g.Stats(); s.Open > highWater {
 			t.Fatalf("after %d connections %d are open, want at most %d", i+1, s.Open, highWater)
 		}
@@ -175,7 +190,7 @@ func TestConnGuardGlobalBoundClosesIdle(t *testing.T) {
 // Trusted proxies are not bounded per address: every visitor comes
 // through them.
 func TestConnGuardExemptsTrustedProxies(t *testing.T) {
-	g, addr := guarded(t, trackhttp.ConnLimits{Max: 1000, PerIP: 2, Proxies: trackhttp.Proxies{Trust: true}}, ok)
+	g, addr, _ := guarded(t, trackhttp.ConnLimits{Max: 1000, PerIP: 2, Proxies: trackhttp.Proxies{Trust: true}}, ok)
 	for i := range 6 {
 		c := dialFrom(t, "127.0.0.1", addr)
 		if status, err := c.get("/"); err != nil || status != 200 {
