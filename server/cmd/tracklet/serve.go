@@ -41,6 +41,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	trackerRate := fs.Float64("rate-limit-tracker", 5000, "events per second one trackingId may send (0: no limit)")
 	trackerBurst := fs.Int("rate-limit-tracker-burst", 0, "burst of --rate-limit-tracker (default: twice the rate)")
 	loaderMaxAge := fs.Duration("loader-max-age", trackhttp.DefaultLoaderMaxAge, "how long browsers may use tracklet.js without asking (0: revalidate on every visit)")
+	retention := fs.Duration("retention", 0, "delete events received longer ago than this `duration` (e.g. 2160h for 90 days), in the background; 0 keeps them forever")
 	trustProxy := fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a reverse proxy)")
 	var timeouts timeoutFlags
 	fs.DurationVar(&timeouts.readHeader, "read-header-timeout", 5*time.Second, "time a client has to send the request headers")
@@ -71,7 +72,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		m = metrics.New(nil)
 		observer = m
 	}
-	db, err := sqlite.Open(ctx, path, sqlite.Options{Logger: log, Observer: observer})
+	if *retention < 0 {
+		return fmt.Errorf("--retention %v: want a positive duration, or 0 to keep events forever", *retention)
+	}
+	// Exclusive: a second collector on this file stops here, with an
+	// error naming the first (see package sqlite's lock.go).
+	db, err := sqlite.Open(ctx, path, sqlite.Options{Logger: log, Observer: observer, Exclusive: true, Retention: *retention})
 	if err != nil {
 		return err
 	}
