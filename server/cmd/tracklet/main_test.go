@@ -67,7 +67,7 @@ type collector struct {
 	log *logWatch   // stderr
 }
 
-var listening = regexp.MustCompile(`listening on (http://\S+)\n`)
+var listening = regexp.MustCompile(`listening on (https?://\S+)\n`)
 
 func startCollector(t *testing.T, args ...string) *collector {
 	t.Helper()

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	trackerRate := fs.Float64("rate-limit-tracker", 5000, "events per second one trackingId may send (0: no limit)")
 	trackerBurst := fs.Int("rate-limit-tracker-burst", 0, "burst of --rate-limit-tracker (default: twice the rate)")
 	loaderMaxAge := fs.Duration("loader-max-age", trackhttp.DefaultLoaderMaxAge, "how long browsers may use tracklet.js without asking (0: revalidate on every visit)")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS (and HTTP/2) with the certificate chain in this PEM `file`; reloaded when it changes")
+	tlsKey := fs.String("tls-key", "", "the private key of --tls-cert, a PEM `file`")
+	h2c := fs.Bool("h2c", false, "without TLS, also take HTTP/2 with prior knowledge (h2c), for a reverse proxy that speaks it")
 	retention := fs.Duration("retention", 0, "delete events received longer ago than this `duration` (e.g. 2160h for 90 days), in the background; 0 keeps them forever")
 	trustProxy := fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a reverse proxy)")
 	var timeouts timeoutFlags
@@ -71,6 +75,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *metricsOn {
 		m = metrics.New(nil)
 		observer = m
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together: give both, or neither")
 	}
 	if *retention < 0 {
 		return fmt.Errorf("--retention %v: want a positive duration, or 0 to keep events forever", *retention)
@@ -121,13 +128,27 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.Dashboard = trackhttp.NewDashboard(trackhttp.DashboardConfig{
 		Store: db, Feed: feed, AdminToken: *adminToken, Page: web.Dashboard(), Logger: log})
 
+	srv := newServer(trackhttp.NewHandler(cfg), timeouts, log)
+	srv.RegisterOnShutdown(stopFeed) // open streams end, so Shutdown need not wait for them
+	scheme := "http"
+	if *tlsCert != "" {
+		certs, err := newCertReloader(*tlsCert, *tlsKey, log)
+		if err != nil {
+			return err
+		}
+		// ServeTLS offers h2 and http/1.1 by ALPN: browsers take HTTP/2.
+		srv.TLSConfig = &tls.Config{GetCertificate: certs.GetCertificate, MinVersion: tls.VersionTLS12}
+		scheme = "https"
+	} else if *h2c {
+		srv.Protocols = new(http.Protocols)
+		srv.Protocols.SetHTTP1(true)
+		srv.Protocols.SetUnencryptedHTTP2(true)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	srv := newServer(trackhttp.NewHandler(cfg), timeouts, log)
-	srv.RegisterOnShutdown(stopFeed) // open streams end, so Shutdown need not wait for them
-	base := "http://" + ln.Addr().String()
+	base := scheme + "://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "Tracklet collector listening on %s\n", base)
 	if *memory {
 		fmt.Fprintln(stdout, "Storage: in memory (everything is lost when the collector stops)")
@@ -143,7 +164,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.Info("listening", "addr", ln.Addr().String(), "db", path)
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate comes from GetCertificate
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
