@@ -53,6 +53,8 @@ type DB struct {
 
 	ckptEvery    time.Duration // Options.CheckpointInterval
 	maxWALFrames int           // Options.MaxWALFrames
+	restartHold  time.Time     // no RESTART before then; checkpointer only
+	restartBack  time.Duration // the last hold's length
 
 	insert   [maxRowsPerInsert + 1]*sql.Stmt // insert[n] inserts n events
 	observer Observer
@@ -182,8 +184,9 @@ func (db *DB) open(ctx context.Context) error {
 				return fmt.Errorf("create database directory: %w", err)
 			}
 		}
-		base := "file:" + escapePath(db.path) +
-			"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+		common := "file:" + escapePath(db.path) +
+			"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
+		base := common + "&_pragma=busy_timeout(10000)"
 		// The writer never checkpoints: see checkpointer.
 		if db.write, err = sql.Open("sqlite", base+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)"); err != nil {
 			return fmt.Errorf("open %s: %w", db.path, err)
@@ -195,7 +198,8 @@ func (db *DB) open(ctx context.Context) error {
 		}
 		db.read.SetMaxOpenConns(8)
 		db.read.SetMaxIdleConns(8)
-		if db.ckpt, err = sql.Open("sqlite", base); err != nil {
+		// The checkpointer waits for readers only briefly: see restartWait.
+		if db.ckpt, err = sql.Open("sqlite", common+fmt.Sprintf("&_pragma=busy_timeout(%d)", restartWait.Milliseconds())); err != nil {
 			return fmt.Errorf("open %s: %w", db.path, err)
 		}
 		db.ckpt.SetMaxOpenConns(1)
