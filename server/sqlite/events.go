@@ -193,12 +193,16 @@ func (db *DB) commitGroup(group []*writeReq, results []writeResult, requests, ev
 		var n int64
 		switch {
 		case req.rejected != nil:
-			if err := db.rejected.insert(ctx, tx, req.rejected); err != nil {
+			if err := unavailable(db.rejected.insert(ctx, tx, req.rejected)); err != nil {
+				if errors.Is(err, server.ErrUnavailable) {
+					return err // as for events, below
+				}
 				db.log.Warn("log rejected request", "err", err)
 			}
 			continue
 		case req.ping:
-			_, err = tx.ExecContext(ctx, "UPDATE readiness SET checked_at_ms = ? WHERE id = 1", db.now().UnixMilli())
+			_, err = tx.ExecContext(ctx, "UPDATE readiness SET checked_at_ms = ?, reserve = zeroblob(?) WHERE id = 1",
+				db.now().UnixMilli(), pingReserve)
 		case req.retire != nil:
 			n, err = db.retireBatch(ctx, tx, req.retire)
 		default:

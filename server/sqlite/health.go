@@ -21,9 +21,10 @@ import (
 //
 //   - unavailable wraps SQLite's "cannot write now" errors in
 //     server.ErrUnavailable, which the HTTP API answers 503 + Retry-After.
-//   - Ping commits a real page (the readiness row) through the writer, so
-//     /readyz fails exactly while commits fail, and passes again by itself
-//     once they work: nothing needs restarting when space returns.
+//   - Ping commits real pages (the readiness row and pingReserve bytes)
+//     through the writer, so /readyz fails while commits fail, and passes
+//     again by itself once they work: nothing needs restarting when space
+//     returns.
 //   - fileIdentity checks, after every group commit and before any reply,
 //     that the path still names the files SQLite has open. A deleted or
 //     replaced database is noticed by the first commit after it, which is
@@ -133,10 +134,17 @@ func (db *DB) goneErr() error {
 	return nil
 }
 
+// pingReserve is how many bytes Ping rewrites: about what ten events at
+// generous sizes, with their index entries, add to the WAL. A disk with
+// room for a one-page commit but not for a request of events must not
+// look ready: issue 12's full tmpfs had exactly that.
+const pingReserve = 64 << 10
+
 // Ping reports whether the database takes writes: it commits an update of
-// the readiness row through the writer, in the next group commit, so it
-// fails exactly when storing events would (a full disk, I/O errors, a
-// deleted or replaced file, a writer stuck past ctx's deadline).
+// the readiness row, pingReserve bytes of it, through the writer, in the
+// next group commit, so it fails when storing events would (a full disk,
+// I/O errors, a deleted or replaced file, a writer stuck past ctx's
+// deadline).
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.goneErr(); err != nil {
 		return err

@@ -298,6 +298,7 @@ func TestRetentionAndBackupWhileIngesting(t *testing.T) {
 	c := startCollector(t, "--db", db, "--retention", "24h", "--rate-limit-ip", "0", "--rate-limit-tracker", "0", "--access-log=false")
 	var mu sync.Mutex
 	var acked []string
+	ack := make(chan struct{}, 1)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for g := range 4 {
@@ -313,11 +314,23 @@ func TestRetentionAndBackupWhileIngesting(t *testing.T) {
 					mu.Lock()
 					acked = append(acked, id)
 					mu.Unlock()
+					select {
+					case ack <- struct{}{}:
+					default:
+					}
 				}
 			}
 		})
 	}
 	c.waitLog(t, 20*time.Second, `"msg":"retention sweep"`, `"deleted":1500`)
+	timeout := time.After(20 * time.Second)
+	for range 20 { // acknowledgements, before the backup starts
+		select {
+		case <-ack:
+		case <-timeout:
+			t.Fatal("fewer than 20 requests acknowledged within 20 s")
+		}
+	}
 	mu.Lock()
 	before := append([]string(nil), acked...)
 	mu.Unlock()

@@ -79,6 +79,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together: give both, or neither")
 	}
+	if *h2c && *tlsCert != "" {
+		return errors.New("--h2c is HTTP/2 without TLS; with --tls-cert, HTTP/2 is on already")
+	}
 	if *retention < 0 {
 		return fmt.Errorf("--retention %v: want a positive duration, or 0 to keep events forever", *retention)
 	}
