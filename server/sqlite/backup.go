@@ -32,6 +32,9 @@ func (db *DB) Backup(ctx context.Context, dst string) (BackupResult, error) {
 			}
 		}
 	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return BackupResult{}, fmt.Errorf("backup: %w", err)
+	}
 	tmp := filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-"+strconv.Itoa(os.Getpid()))
 	os.Remove(tmp) // left by an earlier backup that was killed
 	res, err := db.backupTo(ctx, tmp)
