@@ -26,6 +26,11 @@ var (
 	ErrTrackerNotFound = errors.New("tracker not found")
 	// ErrClosed: the store is shut down and takes no more writes.
 	ErrClosed = errors.New("store closed")
+	// ErrUnavailable: the store cannot write now (the disk is full, it
+	// fails with I/O errors, its file was deleted or replaced) and nothing
+	// was stored; the client should retry later. The error wrapping it
+	// says why.
+	ErrUnavailable = errors.New("store unavailable")
 )
 
 // Tracker is one site's (or app's) permission to send events. Its ID is the

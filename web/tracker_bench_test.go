@@ -66,9 +66,30 @@ func BenchmarkBrowserTracker(b *testing.B) {
 	collector := browsertest.StartCollector(b, "--access-log=false")
 	proxy := browsertest.NewProxy(b, collector.URL)
 	site := browsertest.NewSite(b)
+	benchBrowserTracker(b, collector, proxy, site, browsertest.Browser(b))
+}
+
+// BenchmarkBrowserTrackerHTTPS is BenchmarkBrowserTracker with the page
+// and the tracker's origin on https, the latter over HTTP/1.1 or HTTP/2:
+// what TLS costs and what HTTP/2 (one connection, compressed headers)
+// saves. The proxy terminates TLS, so wire-KB counts encrypted bytes,
+// handshakes included; it forwards to the collector as in the plain run.
+func BenchmarkBrowserTrackerHTTPS(b *testing.B) {
+	for _, h2 := range []bool{false, true} {
+		b.Run(map[bool]string{false: "h1", true: "h2"}[h2], func(b *testing.B) {
+			ca := browsertest.NewCA(b)
+			leaf := ca.Issue(b.TempDir(), "bench")
+			collector := browsertest.StartCollector(b, "--access-log=false")
+			proxy := browsertest.NewTLSProxy(b, collector.URL, leaf, h2)
+			site := browsertest.NewTLSSite(b, leaf)
+			benchBrowserTracker(b, collector, proxy, site, browsertest.Browser(b, browsertest.TrustSPKI(leaf)))
+		})
+	}
+}
+
+func benchBrowserTracker(b *testing.B, collector *browsertest.Collector, proxy *browsertest.Proxy, site *browsertest.Site, ctx context.Context) {
 	tid := collector.CreateTracker("bench", site.URL)
 	url := site.Page("/", fmt.Sprintf(benchPage, proxy.URL, tid))
-	ctx := browsertest.Browser(b)
 	must(b, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := cdp.Call(ctx, t, performance.Enable, performance.EnableParams{})
 		return err

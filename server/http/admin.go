@@ -227,6 +227,8 @@ func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request, path strin
 			defer cancel()
 			if err := p.Ping(ctx); err != nil {
 				h.log.WarnContext(r.Context(), "not ready", "err", err)
+				w.Header().Set("Cache-Control", "no-store")
+				w.Header().Set("Retry-After", retryAfterUnavailable)
 				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "message": err.Error()})
 				return
 			}

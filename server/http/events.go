@@ -82,7 +82,7 @@ func (h *Handler) serveEvents(w *recorder, r *http.Request) {
 		h.reject(w, rej, http.StatusNotFound, errNotFound, fmt.Sprintf("trackingId %q: no such tracker", req.TrackingID))
 		return
 	case err != nil:
-		h.internalError(w, r, "look up tracker", err)
+		h.storeError(w, r, "look up tracker", err)
 		return
 	case tracker.Disabled:
 		h.reject(w, rej, http.StatusNotFound, errNotFound, fmt.Sprintf("trackingId %q: tracker is disabled", req.TrackingID))
@@ -104,15 +104,10 @@ func (h *Handler) serveEvents(w *recorder, r *http.Request) {
 	batch := &server.Batch{Request: req, ReceivedAt: received, ClientSentAt: clientSent}
 	res, err := h.cfg.Store.PutEvents(r.Context(), batch)
 	if err != nil {
-		if errors.Is(err, server.ErrClosed) {
-			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusServiceUnavailable, errUnavailable, "the collector is shutting down; retry")
-			return
-		}
-		if r.Context().Err() != nil {
+		if r.Context().Err() != nil && !errors.Is(err, server.ErrUnavailable) {
 			return // the client left; nobody reads an answer
 		}
-		h.internalError(w, r, "store events", err)
+		h.storeError(w, r, "store events", err)
 		return
 	}
 	if h.cfg.Dashboard != nil {
@@ -269,6 +264,34 @@ func (h *Handler) throttle(w http.ResponseWriter, scope string, wait time.Durati
 	}
 	retryAfter(w, wait)
 	writeError(w, http.StatusTooManyRequests, errThrottling, message)
+}
+
+// Retry-After values for a store that cannot take writes: shutting down
+// (another instance takes over within a second), or unavailable (a full
+// disk or a broken file: an operator has to act, so retrying every second
+// would only load the collector).
+const (
+	retryAfterClosed      = "1"
+	retryAfterUnavailable = "5"
+)
+
+// storeError answers a store's failure: 503 with Retry-After when the
+// store says nothing was stored and a retry may work (shutting down, disk
+// full, I/O errors, its file gone; the store logs those, once, not once
+// per request), 500 otherwise.
+func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	switch {
+	case errors.Is(err, server.ErrClosed):
+		w.Header().Set("Retry-After", retryAfterClosed)
+		writeError(w, http.StatusServiceUnavailable, errUnavailable, "the collector is shutting down; retry")
+	case errors.Is(err, server.ErrUnavailable):
+		h.log.DebugContext(r.Context(), what, "err", err, "request_id", w.Header().Get("x-amzn-RequestId"))
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+		writeError(w, http.StatusServiceUnavailable, errUnavailable,
+			"the collector cannot store events now; nothing was stored; retry after the time in Retry-After")
+	default:
+		h.internalError(w, r, what, err)
+	}
 }
 
 func (h *Handler) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {

@@ -173,6 +173,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if o := r.Header.Get("Origin"); o != "" {
 			attrs = append(attrs, slog.String("origin", server.CutUTF8(o, server.MaxRejectedOrigin)))
 		}
+		attrs = append(attrs, slog.String("proto", r.Proto)) // HTTP/1.1, or HTTP/2.0 over TLS or h2c
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	}
 }

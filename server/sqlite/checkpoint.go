@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -36,6 +37,19 @@ const (
 	// a checkpoint polling for it would sleep and retry for a long time
 	// and then hold every commit off while it slept.
 	maxWALFrames = 8192
+
+	// restartWait bounds how long a RESTART checkpoint, with the writer
+	// paused, waits for readers of older snapshots to finish. Our own
+	// readers read in short pages; a long one is another process, such
+	// as `tracklet backup`, whose VACUUM INTO holds one snapshot for the
+	// whole copy. Waiting for it would hold every commit off, so the
+	// checkpoint gives up after restartWait, lets the writer go, and
+	// does not try again for restartHoldMin, doubling up to
+	// restartHoldMax while readers keep it out: meanwhile the WAL grows
+	// past maxWALFrames, and ingest goes on.
+	restartWait    = 200 * time.Millisecond
+	restartHoldMin = 500 * time.Millisecond
+	restartHoldMax = 10 * time.Second
 )
 
 // checkpointer runs checkpoints on ckpt whenever the writer has committed
@@ -70,7 +84,7 @@ func (db *DB) checkpoint(ckpt *sql.DB) (restarted bool) {
 		db.log.Warn("checkpoint", "mode", "PASSIVE", "err", err)
 		return false
 	}
-	if walFrames <= db.maxWALFrames {
+	if walFrames <= db.maxWALFrames || db.now().Before(db.restartHold) {
 		return false
 	}
 	resume := make(chan struct{})
@@ -80,10 +94,15 @@ func (db *DB) checkpoint(ckpt *sql.DB) (restarted bool) {
 		return false
 	}
 	defer close(resume)
-	if _, err := db.observedCheckpoint(ctx, ckpt, "RESTART"); err != nil {
-		db.log.Warn("checkpoint", "mode", "RESTART", "err", err, "walFrames", walFrames)
+	_, err = db.observedCheckpoint(ctx, ckpt, "RESTART")
+	if err != nil {
+		// Most likely errCheckpointBusy: a reader holds an old snapshot.
+		db.restartBack = min(max(2*db.restartBack, restartHoldMin), restartHoldMax)
+		db.restartHold = db.now().Add(db.restartBack)
+		db.log.Warn("checkpoint", "mode", "RESTART", "err", err, "walFrames", walFrames, "retry_in", db.restartBack.String())
 		return false
 	}
+	db.restartBack = 0
 	return true
 }
 
@@ -113,8 +132,15 @@ func (db *DB) observedCheckpoint(ctx context.Context, ckpt *sql.DB, mode string)
 func walCheckpoint(ctx context.Context, ckpt *sql.DB, mode string) (walFrames, backfilled int, err error) {
 	var busy int
 	err = ckpt.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &walFrames, &backfilled)
+	if err == nil && busy != 0 {
+		err = errCheckpointBusy
+	}
 	return walFrames, backfilled, err
 }
+
+// errCheckpointBusy: a RESTART checkpoint could not finish within
+// restartWait, readers of older snapshots being still at work.
+var errCheckpointBusy = errors.New("checkpoint blocked by a reader of an older snapshot")
 
 // signalCommitted wakes the checkpointer, if there is one, without waiting.
 func (db *DB) signalCommitted() {

@@ -1,8 +1,10 @@
 package sqlite
 
 import (
+	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -97,4 +99,53 @@ func (c *checkpoints) get() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.seen...)
+}
+
+// TestRestartCheckpointDoesNotWaitForALongReader: a reader holding an old
+// snapshot (as `tracklet backup` does for the whole copy) keeps a RESTART
+// checkpoint from finishing. The checkpointer gives up after restartWait,
+// so the writer it paused goes on, and does not pause it again until the
+// hold has passed; once the reader is gone, the next try restarts the WAL.
+func TestRestartCheckpointDoesNotWaitForALongReader(t *testing.T) {
+	ctx := t.Context()
+	c := &clock{t: testEpoch}
+	obs := &checkpoints{}
+	path := filepath.Join(t.TempDir(), "t.db")
+	db := openFile(t, path, Options{CheckpointInterval: time.Hour, Observer: obs, Now: c.now})
+	for i := range 5 {
+		if _, err := db.PutEvents(ctx, batch("tk", fmt.Sprint("a", i), "View", 10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reader := openFile(t, path, Options{})
+	tx, err := reader.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil { // the snapshot starts here
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := db.PutEvents(ctx, batch("tk", fmt.Sprint("b", i), "View", 10)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.maxWALFrames = 1
+	if db.checkpoint(db.ckpt) {
+		t.Fatal("restarted the WAL under a reader of an older snapshot")
+	}
+	if _, err := db.PutEvents(ctx, batch("tk", "c", "View", 10)); err != nil { // the writer goes on
+		t.Fatal(err)
+	}
+	restarts := func() int { return strings.Count(fmt.Sprint(obs.get()), "RESTART") }
+	db.checkpoint(db.ckpt)
+	if r := restarts(); r != 1 {
+		t.Errorf("%d RESTART checkpoints within the hold, want the first only", r)
+	}
+	tx.Rollback()
+	c.add(restartHoldMin)
+	if !db.checkpoint(db.ckpt) {
+		t.Errorf("no restart once the reader was gone and the hold had passed; checkpoints %v", obs.get())
+	}
 }

@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"iter"
 	"time"
@@ -27,8 +29,11 @@ type writeReq struct {
 	// Either an insert of n events with their arguments...
 	n    int
 	args []any
-	// ...or a rejected request to log.
+	// ...or a rejected request to log, a readiness check (see Ping) or a
+	// batch of old events to delete (see Retire).
 	rejected *server.Rejection
+	ping     bool
+	retire   *retireReq
 	done     chan writeResult // nil: nobody waits (rejections)
 }
 
@@ -143,49 +148,18 @@ func (db *DB) commit(group []*writeReq) {
 	start := time.Now()
 	results := make([]writeResult, len(group))
 	requests, events := 0, 0
-	err := func() error {
-		// Not a request's context: one client going away must not undo
-		// the others' writes.
-		ctx := context.Background()
-		tx, err := db.write.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		for i, req := range group {
-			if req.ctx != nil && req.ctx.Err() != nil {
-				results[i].err = req.ctx.Err() // nobody waits for it any more
-				continue
-			}
-			if req.rejected != nil {
-				if err := db.rejected.insert(ctx, tx, req.rejected); err != nil {
-					db.log.Warn("log rejected request", "err", err)
-				}
-				continue
-			}
-			res, err := tx.Stmt(db.insert[req.n]).ExecContext(ctx, req.args...)
-			if err != nil {
-				results[i].err = err
-				continue
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				results[i].err = err
-				continue
-			}
-			results[i].accepted = int(n)
-			requests++
-			events += int(n)
-		}
-		return tx.Commit()
-	}()
+	err := db.goneErr()
+	if err == nil {
+		err = db.commitGroup(group, results, &requests, &events)
+	}
 	if db.observer != nil {
 		db.observer.Committed(requests, events, time.Since(start), err)
 	}
-	if err != nil {
-		db.log.Error("commit events", "err", err, "requests", len(group))
-	} else {
+	if err == nil {
 		db.signalCommitted()
+	}
+	if !errors.Is(err, errFileGone) { // markGone has said it, louder
+		db.noteCommit(err)
 	}
 	for i, req := range group {
 		if req.done == nil {
@@ -196,6 +170,72 @@ func (db *DB) commit(group []*writeReq) {
 		}
 		req.done <- results[i]
 	}
+}
+
+// commitGroup runs group's writes in one transaction, filling in results,
+// and returns the transaction's outcome: nil only once it is durable in the
+// file the database was opened on. An error that says the database cannot
+// write now (see unavailable) fails the whole group.
+func (db *DB) commitGroup(group []*writeReq, results []writeResult, requests, events *int) error {
+	// Not a request's context: one client going away must not undo the
+	// others' writes.
+	ctx := context.Background()
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(err)
+	}
+	defer tx.Rollback()
+	for i, req := range group {
+		if req.ctx != nil && req.ctx.Err() != nil {
+			results[i].err = req.ctx.Err() // nobody waits for it any more
+			continue
+		}
+		var n int64
+		switch {
+		case req.rejected != nil:
+			if err := unavailable(db.rejected.insert(ctx, tx, req.rejected)); err != nil {
+				if errors.Is(err, server.ErrUnavailable) {
+					return err // as for events, below
+				}
+				db.log.Warn("log rejected request", "err", err)
+			}
+			continue
+		case req.ping:
+			_, err = tx.ExecContext(ctx, "UPDATE readiness SET checked_at_ms = ?, reserve = zeroblob(?) WHERE id = 1",
+				db.now().UnixMilli(), pingReserve)
+		case req.retire != nil:
+			n, err = db.retireBatch(ctx, tx, req.retire)
+		default:
+			var res sql.Result
+			if res, err = tx.Stmt(db.insert[req.n]).ExecContext(ctx, req.args...); err == nil {
+				n, err = res.RowsAffected()
+			}
+		}
+		if err != nil {
+			if err = unavailable(err); errors.Is(err, server.ErrUnavailable) {
+				// SQLite may have rolled the whole transaction back
+				// already; what follows would run outside it.
+				return err
+			}
+			results[i].err = err
+			continue
+		}
+		results[i].accepted = int(n)
+		if req.n > 0 {
+			*requests++
+			*events += int(n)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return unavailable(err)
+	}
+	// Before anyone hears of this commit: did it go to the file that the
+	// path names, which a restart will open?
+	if err := db.identity.check(db.path); err != nil {
+		db.markGone(err)
+		return err
+	}
+	return nil
 }
 
 // pageSize is how many events Events reads per query. Reading in pages keeps

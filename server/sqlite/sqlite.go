@@ -54,11 +54,22 @@ type DB struct {
 
 	ckptEvery    time.Duration // Options.CheckpointInterval
 	maxWALFrames int           // Options.MaxWALFrames
+	restartHold  time.Time     // no RESTART before then; checkpointer only
+	restartBack  time.Duration // the last hold's length
 
 	insert   [maxRowsPerInsert + 1]*sql.Stmt // insert[n] inserts n events
 	observer Observer
 	rejected rejectedLog
 	trackers trackerCache
+
+	identity fileIdentity // what path named at Open; see health.go
+	health   health
+	lock     *os.File // Options.Exclusive's lock file, held until Close
+
+	retireEvery time.Duration      // Options.RetentionEvery
+	stopRetire  context.CancelFunc // nil without Options.Retention
+	retireDone  chan struct{}
+	retireHook  func(deleted int) // tests: after each batch Retire deletes
 }
 
 // Options tune Open. The zero value is ready to use.
@@ -79,6 +90,17 @@ type Options struct {
 	// MaxWALFrames bounds the WAL: past it the checkpointer pauses the
 	// writer and restarts the WAL; 0 means 8192 frames (32 MB at 4 KiB pages).
 	MaxWALFrames int
+	// Exclusive makes Open fail with ErrInUse while another process has
+	// the database open with Exclusive (see lock.go): `tracklet serve`
+	// sets it, the other commands do not.
+	Exclusive bool
+	// Retention, if positive, deletes events received longer ago than it
+	// in the background (see retention.go), at Open and then every
+	// RetentionEvery (0 means a minute).
+	Retention      time.Duration
+	RetentionEvery time.Duration
+
+	retireHook func(deleted int) // tests: after each batch Retire deletes
 }
 
 // Observer is told about each group commit, for metrics.
@@ -112,6 +134,17 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	db.rejected.maxBytes = cmp.Or(max(opts.MaxRejectedBytes, 0), server.DefaultMaxRejectedBytes)
 	db.ckptEvery = cmp.Or(opts.CheckpointInterval, checkpointEvery)
 	db.maxWALFrames = cmp.Or(opts.MaxWALFrames, maxWALFrames)
+	db.retireEvery = cmp.Or(opts.RetentionEvery, retireEvery)
+	db.retireHook = opts.retireHook
+	if opts.Exclusive && path != Memory {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("create database directory: %w", err)
+		}
+		var err error
+		if db.lock, err = lockFile(path); err != nil {
+			return nil, err
+		}
+	}
 	if err := db.open(ctx); err != nil {
 		db.closeDBs()
 		return nil, err
@@ -126,6 +159,12 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	go db.writer()
 	if db.ckpt != nil {
 		go db.checkpointer(db.ckpt)
+	}
+	if opts.Retention > 0 {
+		var rctx context.Context
+		rctx, db.stopRetire = context.WithCancel(context.Background())
+		db.retireDone = make(chan struct{})
+		go db.retirer(rctx, opts.Retention)
 	}
 	return db, nil
 }
@@ -147,8 +186,9 @@ func (db *DB) open(ctx context.Context) error {
 				return fmt.Errorf("create database directory: %w", err)
 			}
 		}
-		base := "file:" + escapePath(db.path) +
-			"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+		common := "file:" + escapePath(db.path) +
+			"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)"
+		base := common + "&_pragma=busy_timeout(10000)"
 		// The writer never checkpoints: see checkpointer.
 		if db.write, err = sql.Open("sqlite", base+"&_txlock=immediate&_pragma=wal_autocheckpoint(0)"); err != nil {
 			return fmt.Errorf("open %s: %w", db.path, err)
@@ -160,7 +200,8 @@ func (db *DB) open(ctx context.Context) error {
 		}
 		db.read.SetMaxOpenConns(8)
 		db.read.SetMaxIdleConns(8)
-		if db.ckpt, err = sql.Open("sqlite", base); err != nil {
+		// The checkpointer waits for readers only briefly: see restartWait.
+		if db.ckpt, err = sql.Open("sqlite", common+fmt.Sprintf("&_pragma=busy_timeout(%d)", restartWait.Milliseconds())); err != nil {
 			return fmt.Errorf("open %s: %w", db.path, err)
 		}
 		db.ckpt.SetMaxOpenConns(1)
@@ -183,6 +224,16 @@ func (db *DB) open(ctx context.Context) error {
 			return fmt.Errorf("prepare insert: %w", err)
 		}
 	}
+	if db.path != Memory {
+		// The checkpointer's connection opens now, on the file we
+		// checked, not later on whatever the path names then.
+		if err := db.ckpt.PingContext(ctx); err != nil {
+			return fmt.Errorf("open %s: %w", db.path, err)
+		}
+		if db.identity, err = statIdentity(db.path); err != nil {
+			return fmt.Errorf("open %s: %w", db.path, err)
+		}
+	}
 	return nil
 }
 
@@ -197,6 +248,10 @@ func (db *DB) Path() string { return db.path }
 // Close stops taking writes, commits every write already queued, and closes
 // the database. PutEvents calls after Close fail with server.ErrClosed.
 func (db *DB) Close() error {
+	if db.stopRetire != nil {
+		db.stopRetire()
+		<-db.retireDone
+	}
 	db.mu.Lock()
 	if db.closed {
 		db.mu.Unlock()
@@ -229,21 +284,10 @@ func (db *DB) closeDBs() error {
 	if db.write != nil {
 		errs = append(errs, db.write.Close())
 	}
+	if db.lock != nil {
+		errs = append(errs, db.lock.Close()) // releases the flock
+	}
 	return errors.Join(errs...)
-}
-
-// Ping checks that the database answers and can be written: it runs a
-// write transaction that changes nothing.
-func (db *DB) Ping(ctx context.Context) error {
-	tx, err := db.write.BeginTx(ctx, nil) // BEGIN IMMEDIATE: takes the write lock
-	if err != nil {
-		return fmt.Errorf("database not writable: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, "UPDATE trackers SET id = id WHERE 0"); err != nil {
-		return fmt.Errorf("database not writable: %w", err)
-	}
-	return nil
 }
 
 // migrationFiles bring an empty database to the current schema, one file

@@ -29,8 +29,9 @@ func ChromiumPath() string {
 // Browser starts a fresh headless Chromium for t and returns a context whose
 // first chromedp action opens its first tab. Everything is torn down when t
 // ends. The test fails, rather than skips, without a browser: browser
-// behaviour is tested in a browser or not at all.
-func Browser(t testing.TB) context.Context {
+// behaviour is tested in a browser or not at all. Options add to the
+// harness's own flags (e.g. TrustSPKI for a test certificate).
+func Browser(t testing.TB, options ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := ChromiumPath()
 	if path == "" {
@@ -46,6 +47,7 @@ func Browser(t testing.TB) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.UserDataDir(t.TempDir()),
 	)
+	opts = append(opts, options...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
 	t.Cleanup(func() {

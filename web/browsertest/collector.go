@@ -23,7 +23,7 @@ import (
 // Collector is a real `tracklet serve` process on 127.0.0.1, storing into a
 // SQLite file of the test's.
 type Collector struct {
-	URL  string // e.g. http://127.0.0.1:40123
+	URL  string // e.g. http://127.0.0.1:40123, or https:// with --tls-cert
 	DB   string // the SQLite file
 	Args []string
 
@@ -90,7 +90,7 @@ func StartCollector(t testing.TB, args ...string) *Collector {
 	return c
 }
 
-var listenLine = regexp.MustCompile(`(?i)listening on (http://[0-9.:\[\]a-z]+)`)
+var listenLine = regexp.MustCompile(`(?i)listening on (https?://[0-9.:\[\]a-z]+)`)
 
 func (c *Collector) start() {
 	c.t.Helper()
@@ -121,7 +121,7 @@ func (c *Collector) start() {
 	case url := <-found:
 		c.URL = url
 		// A restart must come back on the same port: pages keep its URL.
-		c.addr = strings.TrimPrefix(url, "http://")
+		_, c.addr, _ = strings.Cut(url, "://")
 	case <-time.After(20 * time.Second):
 		c.cmd.Process.Kill()
 		c.t.Fatalf("collector did not say where it listens within 20 s; output:\n%s", c.out)

@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -18,6 +19,23 @@ func NewSite(t testing.TB) *Site {
 	t.Helper()
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &Site{URL: srv.URL, mux: mux}
+}
+
+// NewTLSSite starts an empty site on https://127.0.0.1 with leaf's
+// certificate, offering HTTP/2: a customer's site as it is in production.
+func NewTLSSite(t testing.TB, leaf *Leaf) *Site {
+	t.Helper()
+	cert, err := tls.LoadX509KeyPair(leaf.CertFile, leaf.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	srv := httptest.NewUnstartedServer(mux)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return &Site{URL: srv.URL, mux: mux}
 }

@@ -1,11 +1,13 @@
 // Command tracklet is the Tracklet collector and its tools.
 //
 //	tracklet serve [--addr 127.0.0.1:8080] [--db data/tracklet.db | --memory] [--demo]
+//	               [--tls-cert FILE --tls-key FILE] [--retention DURATION]
 //	tracklet tracker create --name N [--origin URL]...
 //	tracklet tracker list
 //	tracklet tracker disable|enable ID
 //	tracklet export --tracking-id T [--format ndjson|csv] [--since T] [--until T]
 //	tracklet rejected [--tracking-id T] [--limit N]
+//	tracklet backup -o FILE
 //
 // Every flag can also be set with an environment variable: TRACKLET_ and
 // the flag's name in upper case with - as _ (--admin-token is
@@ -33,6 +35,7 @@ Usage:
   tracklet tracker disable ID         refuse the tracker's events (enable undoes it)
   tracklet export --tracking-id T [--format ndjson|csv] [--since T] [--until T]
   tracklet rejected [--tracking-id T] [--limit N]
+  tracklet backup -o FILE             a consistent copy of --db, while the collector runs
 
 Run "tracklet COMMAND -h" for a command's flags. Every flag can be set with
 an environment variable TRACKLET_<FLAG>, e.g. TRACKLET_DB, TRACKLET_ADDR.
@@ -67,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return exportCmd(ctx, args, stdout, stderr)
 	case "rejected":
 		return rejectedCmd(ctx, args, stdout, stderr)
+	case "backup":
+		return backupCmd(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

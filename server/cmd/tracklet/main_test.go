@@ -65,9 +65,10 @@ type collector struct {
 	cmd *exec.Cmd
 	url string
 	out *syncBuffer // stdout, for the banner
+	log *logWatch   // stderr
 }
 
-var listening = regexp.MustCompile(`listening on (http://\S+)\n`)
+var listening = regexp.MustCompile(`listening on (https?://\S+)\n`)
 
 func startCollector(t *testing.T, args ...string) *collector {
 	t.Helper()
@@ -85,7 +86,8 @@ func startCommand(t *testing.T, cmd *exec.Cmd) *collector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = logf
+	c.log = &logWatch{grew: make(chan struct{}, 1)}
+	cmd.Stderr = io.MultiWriter(logf, c.log)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +135,54 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// logWatch keeps a collector's log and signals every write, so that tests
+// wait for a log line rather than for a while.
+type logWatch struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	grew chan struct{}
+}
+
+func (l *logWatch) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	l.buf.Write(p)
+	l.mu.Unlock()
+	select {
+	case l.grew <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+func (l *logWatch) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// waitLog waits until the collector has logged a line containing all of
+// parts, and returns it.
+func (c *collector) waitLog(t *testing.T, timeout time.Duration, parts ...string) string {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		for line := range strings.Lines(c.log.String()) {
+			all := true
+			for _, p := range parts {
+				all = all && strings.Contains(line, p)
+			}
+			if all {
+				return line
+			}
+		}
+		select {
+		case <-c.log.grew:
+		case <-deadline:
+			t.Fatalf("the collector logged no line with %q within %v:\n%s", parts, timeout, c.log)
+		}
+	}
 }
 
 // stop sends SIGTERM and waits for a clean exit.

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +49,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	proxyHops := fs.Int("proxy-hops", 0, "with --trust-proxy, the `number` of proxies in front instead: the client is that many entries from the right of X-Forwarded-For")
 	maxConns := fs.Int("max-conns", 0, "most client connections open at once (0: from the descriptor limit, at most 16384)")
 	maxConnsPerIP := fs.Int("max-conns-per-ip", 0, "most connections one client address holds (0: an eighth of --max-conns, at least 16; -1: no limit)")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS (and HTTP/2) with the certificate chain in this PEM `file`; reloaded when it changes")
+	tlsKey := fs.String("tls-key", "", "the private key of --tls-cert, a PEM `file`")
+	h2c := fs.Bool("h2c", false, "without TLS, also take HTTP/2 with prior knowledge (h2c), for a reverse proxy that speaks it")
+	retention := fs.Duration("retention", 0, "delete events received longer ago than this `duration` (e.g. 2160h for 90 days), in the background; 0 keeps them forever")
 	var timeouts timeoutFlags
 	fs.DurationVar(&timeouts.readHeader, "read-header-timeout", 5*time.Second, "time a client has to send the request headers")
 	fs.DurationVar(&timeouts.read, "read-timeout", 30*time.Second, "time a client has to send the whole request")
@@ -87,7 +92,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		m = metrics.New(nil)
 		observer = m
 	}
-	db, err := sqlite.Open(ctx, path, sqlite.Options{Logger: log, Observer: observer,
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together: give both, or neither")
+	}
+	if *h2c && *tlsCert != "" {
+		return errors.New("--h2c is HTTP/2 without TLS; with --tls-cert, HTTP/2 is on already")
+	}
+	if *retention < 0 {
+		return fmt.Errorf("--retention %v: want a positive duration, or 0 to keep events forever", *retention)
+	}
+	// Exclusive: a second collector on this file stops here, with an
+	// error naming the first (see package sqlite's lock.go).
+	db, err := sqlite.Open(ctx, path, sqlite.Options{Logger: log, Observer: observer, Exclusive: true, Retention: *retention,
 		MaxRejected: *maxRejected, MaxRejectedBytes: *maxRejectedBytes})
 	if err != nil {
 		return err
@@ -132,16 +148,30 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.Dashboard = trackhttp.NewDashboard(trackhttp.DashboardConfig{
 		Store: db, Feed: feed, AdminToken: *adminToken, Page: web.Dashboard(), Logger: log})
 
+	srv := newServer(trackhttp.NewHandler(cfg), timeouts, log)
+	srv.RegisterOnShutdown(stopFeed) // open streams end, so Shutdown need not wait for them
+	scheme := "http"
+	if *tlsCert != "" {
+		certs, err := newCertReloader(*tlsCert, *tlsKey, log)
+		if err != nil {
+			return err
+		}
+		// ServeTLS offers h2 and http/1.1 by ALPN: browsers take HTTP/2.
+		srv.TLSConfig = &tls.Config{GetCertificate: certs.GetCertificate, MinVersion: tls.VersionTLS12}
+		scheme = "https"
+	} else if *h2c {
+		srv.Protocols = new(http.Protocols)
+		srv.Protocols.SetHTTP1(true)
+		srv.Protocols.SetUnencryptedHTTP2(true)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
 	guard := trackhttp.NewConnGuard(connLimits(*maxConns, *maxConnsPerIP, proxies))
 	ln = guard.Listener(ln)
-	srv := newServer(trackhttp.NewHandler(cfg), timeouts, log)
 	srv.ConnState = guard.ConnState
-	srv.RegisterOnShutdown(stopFeed) // open streams end, so Shutdown need not wait for them
-	base := "http://" + ln.Addr().String()
+	base := scheme + "://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "Tracklet collector listening on %s\n", base)
 	if *memory {
 		fmt.Fprintln(stdout, "Storage: in memory (everything is lost when the collector stops)")
@@ -157,7 +187,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	log.Info("listening", "addr", ln.Addr().String(), "db", path)
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate comes from GetCertificate
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
