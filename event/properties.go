@@ -132,6 +132,16 @@ func checkProperties(s string, into map[string]any) string {
 	return ""
 }
 
+// CheckPropertyKey reports whether key may name a property: camelCase,
+// and none of ReservedPropertyKeys in any case. The error is a
+// *FieldError for "properties".
+func CheckPropertyKey(key string) error {
+	if rule := keyRule(key); rule != "" {
+		return &FieldError{Field: "properties", Rule: rule}
+	}
+	return nil
+}
+
 // keyRule returns the rule the properties key breaks, or "" if it is a
 // valid key: camelCase, and none of ReservedPropertyKeys in any case.
 func keyRule(key string) string {
