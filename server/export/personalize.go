@@ -79,7 +79,7 @@ const (
 func WritePersonalize(ctx context.Context, w io.Writer, events iter.Seq2[*server.StoredEvent, error], opts PersonalizeOptions) (*PersonalizeResult, error) {
 	x := interactions{
 		res:   &PersonalizeResult{WithoutItemID: map[string]int64{}, LeftOut: map[string]int64{}},
-		users: map[string]bool{},
+		trackers: map[string]*trackerCounts{},
 		types: map[string]bool{},
 	}
 	for _, c := range opts.Columns {
@@ -142,11 +142,9 @@ type interactions struct {
 	res  *PersonalizeResult
 	cols []*column
 	only map[string]bool // eventTypes to export; nil: all
-	// users maps a USER_ID to whether it has two interactions or more,
-	// until MinRepeatUsers have (then it is dropped) or it holds
-	// maxTrackedUsers.
-	users   map[string]bool
-	repeats int
+	// trackers counts interactions by trackingId: each tracker is a
+	// site, and Personalize's minimums apply to each one's dataset.
+	trackers map[string]*trackerCounts
 	// types holds the distinct eventTypes written, up to one more than
 	// MaxTypesAndMetadata allows.
 	types map[string]bool
@@ -203,7 +201,7 @@ func (x *interactions) fill(row []string, e *server.StoredEvent) (bool, error) {
 		c.missing = c.missing || !written
 		row[len(fixedFields)+i] = cell
 	}
-	x.countUser(user)
+	x.count(e.TrackingID, user)
 	if len(x.types) <= MaxTypesAndMetadata {
 		x.types[e.EventType] = true
 	}
@@ -266,20 +264,37 @@ func (x *interactions) impression(items []string) string {
 	return b.String()
 }
 
-func (x *interactions) countUser(user string) {
-	if x.users == nil {
+// trackerCounts is what one tracker's interactions add up to, for the
+// training minimums.
+type trackerCounts struct {
+	rows int64
+	// users maps a USER_ID to whether it has two interactions or more,
+	// until MinRepeatUsers have (then it is dropped) or it holds
+	// maxTrackedUsers.
+	users   map[string]bool
+	repeats int
+}
+
+func (x *interactions) count(trackingID, user string) {
+	tc := x.trackers[trackingID]
+	if tc == nil {
+		tc = &trackerCounts{users: map[string]bool{}}
+		x.trackers[trackingID] = tc
+	}
+	tc.rows++
+	if tc.users == nil {
 		return // enough users repeat already
 	}
-	repeated, seen := x.users[user]
+	repeated, seen := tc.users[user]
 	switch {
 	case repeated:
 	case seen:
-		x.users[user] = true
-		if x.repeats++; x.repeats >= MinRepeatUsers {
-			x.users = nil
+		tc.users[user] = true
+		if tc.repeats++; tc.repeats >= MinRepeatUsers {
+			tc.users = nil
 		}
-	case len(x.users) < maxTrackedUsers:
-		x.users[user] = false
+	case len(tc.users) < maxTrackedUsers:
+		tc.users[user] = false
 	}
 }
 
@@ -287,14 +302,29 @@ func (x *interactions) countUser(user string) {
 // train, or breaks a limit the export cannot fix by itself.
 func (x *interactions) warn() {
 	res := x.res
-	if res.Rows < MinInteractions {
-		res.Warnings = append(res.Warnings, fmt.Sprintf(
-			"%d interactions: Personalize needs at least %d to train (and a dataset import job at least %d records)",
-			res.Rows, MinInteractions, MinInteractions))
+	ids := make([]string, 0, len(x.trackers))
+	for id := range x.trackers {
+		ids = append(ids, id)
 	}
-	if x.users != nil {
-		res.Warnings = append(res.Warnings, fmt.Sprintf(
-			"%d users with 2 or more interactions: Personalize needs at least %d to train", x.repeats, MinRepeatUsers))
+	sort.Strings(ids)
+	if len(ids) == 0 {
+		ids = append(ids, "") // nothing exported: still too few
+		x.trackers[""] = &trackerCounts{users: map[string]bool{}}
+	}
+	for _, id := range ids {
+		tc, prefix := x.trackers[id], ""
+		if len(ids) > 1 {
+			prefix = "trackingId " + strconv.Quote(id) + ": "
+		}
+		if tc.rows < MinInteractions {
+			res.Warnings = append(res.Warnings, fmt.Sprintf(
+				"%s%d interactions: Personalize needs at least %d to train (and a dataset import job at least %d records)",
+				prefix, tc.rows, MinInteractions, MinInteractions))
+		}
+		if tc.users != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf(
+				"%s%d users with 2 or more interactions: Personalize needs at least %d to train", prefix, tc.repeats, MinRepeatUsers))
+		}
 	}
 	// EVENT_TYPE and EVENT_VALUE count as metadata fields here.
 	if fields := 2 + len(x.cols); len(x.types)+fields > MaxTypesAndMetadata {

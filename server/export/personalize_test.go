@@ -292,8 +292,24 @@ func TestPersonalizeWarnings(t *testing.T) {
 			}
 		})
 	}
+	// The minimums hold for each tracker (site) on its own.
+	shop, blog := events(1000, 25, 1), events(5, 5, 1)
+	for _, e := range shop {
+		e.TrackingID = "tk_shop"
+	}
+	for _, e := range blog {
+		e.TrackingID = "tk_blog"
+	}
+	_, res := writePersonalize(t, seq(append(blog, shop...)...), export.PersonalizeOptions{})
+	if want := []string{
+		`trackingId "tk_blog": 5 interactions: Personalize needs at least 1000 to train (and a dataset import job at least 1000 records)`,
+		`trackingId "tk_blog": 0 users with 2 or more interactions: Personalize needs at least 25 to train`,
+	}; !reflect.DeepEqual(res.Warnings, want) {
+		t.Errorf("two trackers: warnings\n  %q\nwant\n  %q", res.Warnings, want)
+	}
+
 	// Exporting fewer event types is the way out, and counts the rest.
-	_, res := writePersonalize(t, seq(events(5000, 25, 9)...), export.PersonalizeOptions{EventTypes: []string{"T0", "T1"}})
+	_, res = writePersonalize(t, seq(events(5000, 25, 9)...), export.PersonalizeOptions{EventTypes: []string{"T0", "T1"}})
 	if res.Warnings != nil || res.OtherTypes != 5000-1112 || res.Rows != 1112 { // 556 of each of the two
 		t.Errorf("two types of nine: %d rows, %d others, warnings %q", res.Rows, res.OtherTypes, res.Warnings)
 	}
