@@ -78,9 +78,9 @@ const (
 // It imports no store: events can come from SQLite, D1 or a file.
 func WritePersonalize(ctx context.Context, w io.Writer, events iter.Seq2[*server.StoredEvent, error], opts PersonalizeOptions) (*PersonalizeResult, error) {
 	x := interactions{
-		res:   &PersonalizeResult{WithoutItemID: map[string]int64{}, LeftOut: map[string]int64{}},
+		res:      &PersonalizeResult{WithoutItemID: map[string]int64{}, LeftOut: map[string]int64{}},
 		trackers: map[string]*trackerCounts{},
-		types: map[string]bool{},
+		types:    map[string]bool{},
 	}
 	for _, c := range opts.Columns {
 		x.cols = append(x.cols, &column{Column: c})
