@@ -17,9 +17,12 @@ import (
 // It is lenient where real clients are sloppy: members it does not know are
 // ignored, a null member counts as absent, and sentAt may be given in
 // milliseconds or as an RFC 3339 string (see ParseTimestamp). Every other
-// member must have its documented JSON type; a mismatch is reported, with the
-// member's path, in the Errors returned. DecodeRequest does not check limits:
-// call Request.Validate for that.
+// member must have its documented JSON type, and strings must be valid
+// Unicode: invalid UTF-8 and unpaired surrogate escapes are refused, not
+// repaired into U+FFFD as encoding/json would (repaired, two different ids
+// could become one). A mismatch is reported, with the member's path, in the
+// Errors returned. DecodeRequest does not check limits: call
+// Request.Validate for that.
 //
 // Member names match as encoding/json matches them (exactly, else without
 // regard to case), and when a member appears twice the last one counts.
