@@ -40,10 +40,14 @@ const (
 	// AttributionSourcePattern is EventAttributionSource's pattern, verbatim:
 	// printable ASCII with at least one character that is not a space.
 	AttributionSourcePattern = `^[\x20-\x7E]*[\x21-\x7E]+[\x20-\x7E]*$`
-	// MaxEventValue bounds the magnitude of eventValue, which the model
-	// types as a 32-bit float (FloatType): a larger number has no float
-	// form, and SDKs refuse or turn it into infinity.
+	// MaxEventValue is the largest magnitude of eventValue, which the model
+	// types as a 32-bit float (FloatType). A number that would round to
+	// it still fits (see FitsFloat32); one that would round to infinity
+	// has no float form, and SDKs refuse it or make it infinite.
 	MaxEventValue = math.MaxFloat32
+	// float32Overflow is the smallest magnitude that rounds to infinity as
+	// a float32: MaxFloat32 plus half its last step (2^128 - 2^103).
+	float32Overflow = 1<<128 - 1<<103
 	// maxSentAt is the first second of the year 10000: later times cannot be
 	// written as RFC 3339 and are certainly a unit mistake.
 	maxSentAt = 253402300800
@@ -161,6 +165,12 @@ func (ts Timestamp) String() string {
 		return strconv.FormatFloat(float64(ts), 'g', -1, 64)
 	}
 	return string(b)
+}
+
+// FitsFloat32 reports whether f is a number a 32-bit float holds: finite,
+// and rounding to at most MaxEventValue in magnitude.
+func FitsFloat32(f float64) bool {
+	return math.Abs(f) < float32Overflow
 }
 
 // String returns a pointer to s, for the optional members of Event.

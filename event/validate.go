@@ -46,7 +46,7 @@ func validatorInstance() *validator.Validate {
 			return !math.IsNaN(f) && !math.IsInf(f, 0)
 		}))
 		must(v.RegisterValidation("float32", func(fl validator.FieldLevel) bool {
-			return math.Abs(fl.Field().Float()) <= MaxEventValue
+			return FitsFloat32(fl.Field().Float())
 		}))
 		must(v.RegisterValidation("attributionSource", func(fl validator.FieldLevel) bool {
 			return matchesAttributionSource(fl.Field().String())

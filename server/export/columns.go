@@ -222,7 +222,7 @@ func (c *column) cell(v any) (string, bool) {
 		return strconv.FormatInt(n, 10), err == nil
 	case TypeFloat, TypeDouble:
 		f, err := strconv.ParseFloat(text, 64)
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || c.Type == TypeFloat && math.Abs(f) > math.MaxFloat32 {
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || c.Type == TypeFloat && !event.FitsFloat32(f) {
 			return "", false
 		}
 		return strconv.FormatFloat(f, 'g', -1, 64), true

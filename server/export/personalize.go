@@ -229,7 +229,7 @@ func (x *interactions) eventValue(e *server.StoredEvent, props map[string]any) s
 	} else {
 		return ""
 	}
-	if math.IsNaN(f) || math.Abs(f) > event.MaxEventValue {
+	if !event.FitsFloat32(f) {
 		x.res.LeftOut["EVENT_VALUE"]++
 		return ""
 	}

@@ -64,7 +64,7 @@ var Refusals = []Case{
 	{Name: "empty itemId", Body: body("{open}", `{"eventType":"V","itemId":"","sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].itemId: empty"},
 	{Name: "itemId 257", Body: body("{open}", `{"eventType":"V","itemId":"`+s257+`","sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].itemId: longer than 256 characters"},
 	{Name: "recommendationId 41", Body: body("{open}", `{"eventType":"V","recommendationId":"`+strings.Repeat("r", 41)+`","sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].recommendationId: longer than 40 characters"},
-	{Name: "eventValue just over a float32", Body: body("{open}", `{"eventType":"V","eventValue":3.402823466385289e38,"sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].eventValue: " + float32Rule},
+	{Name: "eventValue rounding to float32 infinity", Body: body("{open}", `{"eventType":"V","eventValue":3.4028235677973366e38,"sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].eventValue: " + float32Rule},
 	{Name: "eventValue 1e39", Body: body("{open}", `{"eventType":"V","eventValue":1e39,"sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].eventValue: " + float32Rule},
 	{Name: "eventValue -1e39", Body: body("{open}", `{"eventType":"V","eventValue":-1e39,"sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].eventValue: " + float32Rule},
 	{Name: "eventValue string", Body: body("{open}", `{"eventType":"V","eventValue":"4.5","sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].eventValue: must be a number"},
@@ -118,7 +118,7 @@ var Refusals = []Case{
 	// Limits met exactly pass validation: the disabled tracker's 404
 	// comes after it.
 	{Name: "recommendationId 40", Header: jsonType, Body: body("{off}", `{"eventType":"V","recommendationId":"`+strings.Repeat("r", 40)+`","sentAt":1}`), Status: 404, Type: "ResourceNotFoundException", Message: "trackingId \"{off}\": tracker is disabled"},
-	{Name: "eventValue largest float32", Header: jsonType, Body: body("{off}", `{"eventType":"V","eventValue":-3.4028234663852886e38,"sentAt":1}`), Status: 404, Type: "ResourceNotFoundException", Message: "trackingId \"{off}\": tracker is disabled"},
+	{Name: "eventValue rounding to the largest float32", Header: jsonType, Body: body("{off}", `{"eventType":"V","eventValue":-3.4028235677973362e38,"sentAt":1}`), Status: 404, Type: "ResourceNotFoundException", Message: "trackingId \"{off}\": tracker is disabled"},
 	{Name: "attribution one character among spaces", Header: jsonType, Body: body("{off}", `{"eventType":"V","sentAt":1,"metricAttribution":{"eventAttributionSource":"  ~  "}}`), Status: 404, Type: "ResourceNotFoundException", Message: "trackingId \"{off}\": tracker is disabled"},
 	{Name: "eventId surrogate pair", Header: jsonType, Body: body("{off}", `{"eventType":"V","eventId":"\ud83d\ude00","sentAt":1}`), Status: 404, Type: "ResourceNotFoundException", Message: "trackingId \"{off}\": tracker is disabled"},
 
