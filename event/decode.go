@@ -17,9 +17,12 @@ import (
 // It is lenient where real clients are sloppy: members it does not know are
 // ignored, a null member counts as absent, and sentAt may be given in
 // milliseconds or as an RFC 3339 string (see ParseTimestamp). Every other
-// member must have its documented JSON type; a mismatch is reported, with the
-// member's path, in the Errors returned. DecodeRequest does not check limits:
-// call Request.Validate for that.
+// member must have its documented JSON type, and strings must be valid
+// Unicode: invalid UTF-8 and unpaired surrogate escapes are refused, not
+// repaired into U+FFFD as encoding/json would (repaired, two different ids
+// could become one). A mismatch is reported, with the member's path, in the
+// Errors returned. DecodeRequest does not check limits: call
+// Request.Validate for that.
 //
 // Member names match as encoding/json matches them (exactly, else without
 // regard to case), and when a member appears twice the last one counts.
@@ -131,10 +134,10 @@ func (d *decoder) event(raw []byte, i int, e *Event) {
 			if isNull(item) {
 				continue
 			}
-			if s, ok := decodeString(item); ok {
+			if s, rule := decodeString(item); rule == "" {
 				e.Impression[k] = s
 			} else {
-				d.fail(i, "impression["+strconv.Itoa(k)+"]", "must be a string")
+				d.fail(i, "impression["+strconv.Itoa(k)+"]", rule)
 			}
 		}
 	}
@@ -161,9 +164,9 @@ func (d *decoder) string(raw []byte, i int, field string) *string {
 	if isNull(raw) {
 		return nil
 	}
-	s, ok := decodeString(raw)
-	if !ok {
-		d.fail(i, field, "must be a string")
+	s, rule := decodeString(raw)
+	if rule != "" {
+		d.fail(i, field, rule)
 		return nil
 	}
 	return &s
@@ -202,24 +205,41 @@ func isNull(raw []byte) bool {
 	return len(raw) == 0 || string(raw) == "null"
 }
 
+// Rules a string member breaks in decodeString.
+const (
+	ruleNotString = "must be a string"
+	// ruleNotText is for strings that encoding/json would quietly repair
+	// with U+FFFD: different ids would then collapse into one (and later
+	// events be dropped as duplicates), so they are refused instead.
+	ruleNotText = "not valid Unicode text (invalid UTF-8, or a \\uD800-\\uDFFF escape without its pair)"
+)
+
 // decodeString returns the JSON string raw (a checked JSON value) as Go
-// text, as encoding/json would: escapes resolved, invalid UTF-8 replaced by
-// U+FFFD. It reports false if raw is not a string.
-func decodeString(raw []byte) (string, bool) {
+// text, with its escapes resolved. It returns the rule raw breaks instead
+// if raw is not a string (ruleNotString), or if it holds invalid UTF-8 or
+// a surrogate escape without its other half (ruleNotText).
+func decodeString(raw []byte) (string, string) {
 	if len(raw) < 2 || raw[0] != '"' {
-		return "", false
+		return "", ruleNotString
 	}
 	inner := raw[1 : len(raw)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		return string(inner), true
+	if !utf8.Valid(inner) {
+		return "", ruleNotText
 	}
-	return unquote(inner), true
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner), ""
+	}
+	s, ok := unquote(inner)
+	if !ok {
+		return "", ruleNotText
+	}
+	return s, ""
 }
 
-// unquote resolves the escapes of a checked JSON string's contents, as
-// encoding/json does: a lone or broken surrogate and each byte of invalid
-// UTF-8 become U+FFFD.
-func unquote(s []byte) string {
+// unquote resolves the escapes of a checked JSON string's contents, which
+// are valid UTF-8. It reports false for a surrogate escape (\\uD800 to
+// \\uDFFF) that is not a high one followed by a low one.
+func unquote(s []byte) (string, bool) {
 	var b strings.Builder
 	b.Grow(len(s))
 	for r := 0; r < len(s); {
@@ -240,14 +260,15 @@ func unquote(s []byte) string {
 				rr := hex4(s[r+2:])
 				r += 6
 				if utf16.IsSurrogate(rr) {
-					if r+6 <= len(s) && s[r] == '\\' && s[r+1] == 'u' {
-						if dec := utf16.DecodeRune(rr, hex4(s[r+2:])); dec != utf8.RuneError {
-							b.WriteRune(dec)
-							r += 6
-							continue
-						}
+					if r+6 > len(s) || s[r] != '\\' || s[r+1] != 'u' {
+						return "", false
 					}
-					rr = utf8.RuneError
+					dec := utf16.DecodeRune(rr, hex4(s[r+2:]))
+					if dec == utf8.RuneError {
+						return "", false
+					}
+					rr = dec
+					r += 6
 				}
 				b.WriteRune(rr)
 				continue
@@ -255,16 +276,12 @@ func unquote(s []byte) string {
 				b.WriteByte(e)
 			}
 			r += 2
-		case c < utf8.RuneSelf:
+		default:
 			b.WriteByte(c)
 			r++
-		default:
-			rr, size := utf8.DecodeRune(s[r:])
-			b.WriteRune(rr)
-			r += size
 		}
 	}
-	return b.String()
+	return b.String(), true
 }
 
 // hex4 reads the four hex digits of a checked \u escape.
@@ -601,7 +618,9 @@ func parseTimestamp(raw []byte, checked bool) (Timestamp, error) {
 			ok bool
 		)
 		if checked {
-			s, ok = decodeString(raw)
+			var rule string
+			s, rule = decodeString(raw)
+			ok = rule == ""
 		} else {
 			ok = json.Unmarshal(raw, &s) == nil
 		}
@@ -654,7 +673,7 @@ func quickPropertiesValid(s string) bool {
 				return false
 			}
 			key := s[start+1 : sc.i-1]
-			if !isCamelCase(key) {
+			if keyRule(key) != "" {
 				return false
 			}
 			for _, k := range keys[:n] {

@@ -10,7 +10,9 @@ import (
 	"errors"
 	"math"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // legacyDecodeRequest parses a PutEvents body.
@@ -147,7 +149,31 @@ func (d *legacyDecoder) string(raw json.RawMessage, path string) *string {
 		d.fail(path, "must be a string")
 		return nil
 	}
+	if legacyRepaired(raw, s) {
+		d.fail(path, ruleNotText)
+		return nil
+	}
 	return &s
+}
+
+// legacyRepaired reports whether encoding/json, unquoting raw into s,
+// replaced invalid UTF-8 or a lone surrogate with U+FFFD: s then holds more
+// U+FFFD than raw spells, literally or as a \ufffd escape.
+func legacyRepaired(raw []byte, s string) bool {
+	if !utf8.Valid(raw) {
+		return true
+	}
+	spelled := strings.Count(string(raw), "\uFFFD")
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if i+5 < len(raw) && raw[i+1] == 'u' && strings.EqualFold(string(raw[i+2:i+6]), "fffd") {
+			spelled++
+		}
+		i++ // the escaped character
+	}
+	return strings.Count(s, "\uFFFD") > spelled
 }
 
 // requiredString reads a string member whose absence Validate reports, so

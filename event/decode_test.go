@@ -102,6 +102,74 @@ func TestDecodeRequestErrors(t *testing.T) {
 	}
 }
 
+// TestDecodeRefusesBrokenText: text that encoding/json would repair with
+// U+FFFD is refused, naming the member, so that two different ids never
+// collapse into one. Valid pairs, literal U+FFFD and its escape pass.
+func TestDecodeRefusesBrokenText(t *testing.T) {
+	// wrap puts a raw JSON string value (quotes included) into member.
+	wrap := func(member, value string) string {
+		switch member {
+		case "trackingId", "sessionId", "userId":
+			body := map[string]string{"trackingId": `"t"`, "sessionId": `"s"`, "userId": `"u"`}
+			body[member] = value
+			return `{"trackingId":` + body["trackingId"] + `,"sessionId":` + body["sessionId"] + `,"userId":` + body["userId"] +
+				`,"eventList":[{"eventType":"a","sentAt":1}]}`
+		case "impression":
+			return `{"trackingId":"t","sessionId":"s","eventList":[{"eventType":"a","sentAt":1,"impression":["ok",` + value + `]}]}`
+		case "eventAttributionSource":
+			return `{"trackingId":"t","sessionId":"s","eventList":[{"eventType":"a","sentAt":1,"metricAttribution":{"eventAttributionSource":` + value + `}}]}`
+		}
+		return `{"trackingId":"t","sessionId":"s","eventList":[{"eventType":"a","sentAt":1,"` + member + `":` + value + `}]}`
+	}
+	fields := map[string]string{
+		"trackingId": "trackingId", "sessionId": "sessionId", "userId": "userId",
+		"eventId": "eventList[0].eventId", "eventType": "eventList[0].eventType", "itemId": "eventList[0].itemId",
+		"recommendationId": "eventList[0].recommendationId", "impression": "eventList[0].impression[1]",
+		"properties": "eventList[0].properties", "eventAttributionSource": "eventList[0].metricAttribution.eventAttributionSource",
+	}
+	broken := map[string]string{
+		"invalid byte":             "\"a\xffb\"",
+		"truncated sequence":       "\"a\xc3\"",
+		"encoded surrogate":        "\"\xed\xa0\x80\"",
+		"overlong encoding":        "\"\xc0\xaf\"",
+		"lone high surrogate":      `"a\ud83d"`,
+		"high then letter":         `"\ud83dx"`,
+		"high then non-low escape": `"\ud83d\u0041"`,
+		"two highs":                `"\ud800\ud800"`,
+		"lone low surrogate":       `"\ude00"`,
+		"pair reversed":            `"\ude00\ud83d"`,
+		"high then escaped quote":  `"\ud83d\""`,
+	}
+	for member, path := range fields {
+		for name, value := range broken {
+			t.Run(member+"/"+name, func(t *testing.T) {
+				_, err := DecodeRequest([]byte(wrap(member, value)))
+				checkErr(t, err, path+": "+ruleNotText)
+			})
+		}
+	}
+	fine := map[string]string{
+		"pair":            `"\ud83d\ude00"`,
+		"pair upper case": `"\uD83D\uDE00"`,
+		"literal U+FFFD":  "\"\xef\xbf\xbd\"",
+		"escaped U+FFFD":  `"\ufffd"`,
+		"4-byte UTF-8":    "\"\xf0\x9f\x98\x80\"",
+	}
+	for name, value := range fine {
+		t.Run("eventId/"+name, func(t *testing.T) {
+			r, err := DecodeRequest([]byte(wrap("eventId", value)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want string
+			json.Unmarshal([]byte(value), &want)
+			if got := *r.EventList[0].EventID; got != want {
+				t.Fatalf("eventId %q, want %q", got, want)
+			}
+		})
+	}
+}
+
 func TestDecodeNullIsAbsent(t *testing.T) {
 	r, err := DecodeRequest([]byte(`{"trackingId":"t","sessionId":"s","userId":null,"eventList":[{"eventType":"a","sentAt":1,"itemId":null}]}`))
 	if err != nil {

@@ -13,24 +13,51 @@ import (
 	"time"
 )
 
-// Limits of the PutEvents API. Every check in Tracklet refers to these; none
-// repeats the numbers.
+// Limits of the PutEvents API, as its service model (botocore's
+// data/personalize-events/2018-03-22/service-2.json) states them. Every
+// check in Tracklet refers to these; none repeats the numbers. The
+// validator tags below must spell the same numbers, which
+// TestTagsMatchLimits checks.
 const (
 	// MaxIDLength bounds trackingId, sessionId, userId, eventId, eventType,
-	// itemId, recommendationId and each impression item, in characters.
+	// itemId and each impression item, in characters (the model's
+	// StringType, UserId and ItemId: min 1, max 256).
 	MaxIDLength = 256
-	// MaxPropertiesLength bounds the JSON-encoded properties string.
+	// MaxRecommendationIDLength bounds recommendationId (the model's
+	// RecommendationId: min 1, max 40).
+	MaxRecommendationIDLength = 40
+	// MaxPropertiesLength bounds the JSON-encoded properties string
+	// (EventPropertiesJSON: min 1, max 1024).
 	MaxPropertiesLength = 1024
-	// MaxEvents is the most events one request may carry.
+	// MaxEvents is the most events one request may carry (EventList).
 	MaxEvents = 10
-	// MaxImpressions is the most item ids one impression list may carry.
+	// MaxImpressions is the most item ids one impression list may carry
+	// (Impression).
 	MaxImpressions = 25
-	// MaxAttributionSourceLength bounds metricAttribution.eventAttributionSource.
+	// MaxAttributionSourceLength bounds metricAttribution.eventAttributionSource
+	// (EventAttributionSource: max 1024).
 	MaxAttributionSourceLength = 1024
+	// AttributionSourcePattern is EventAttributionSource's pattern, verbatim:
+	// printable ASCII with at least one character that is not a space.
+	AttributionSourcePattern = `^[\x20-\x7E]*[\x21-\x7E]+[\x20-\x7E]*$`
+	// MaxEventValue is the largest magnitude of eventValue, which the model
+	// types as a 32-bit float (FloatType). A number that would round to
+	// it still fits (see FitsFloat32); one that would round to infinity
+	// has no float form, and SDKs refuse it or make it infinite.
+	MaxEventValue = math.MaxFloat32
+	// float32Overflow is the smallest magnitude that rounds to infinity as
+	// a float32: MaxFloat32 plus half its last step (2^128 - 2^103).
+	float32Overflow = 1<<128 - 1<<103
 	// maxSentAt is the first second of the year 10000: later times cannot be
 	// written as RFC 3339 and are certainly a unit mistake.
 	maxSentAt = 253402300800
 )
+
+// ReservedPropertyKeys are the keys the model's Event.properties
+// documentation says "can't be included as a keyword for properties (case
+// insensitive)": they name the event's own members and Interactions
+// columns.
+var ReservedPropertyKeys = []string{"userId", "sessionId", "eventType", "timestamp", "recommendationId", "impression"}
 
 // Request is the body of a PutEvents call: the events of one session of one
 // tracker, for at most one user.
@@ -50,13 +77,13 @@ type Event struct {
 	// EventType names the interaction, e.g. "MovieRating".
 	EventType string `json:"eventType" validate:"required,max=256"`
 	// EventValue is the interaction's value, e.g. a rating.
-	EventValue *float64 `json:"eventValue,omitempty" validate:"omitempty,finite"`
+	EventValue *float64 `json:"eventValue,omitempty" validate:"omitempty,finite,float32"`
 	// ItemID is the item interacted with.
 	ItemID *string `json:"itemId,omitempty" validate:"omitempty,min=1,max=256"`
 	// Impression lists the item ids that were shown, in order.
 	Impression []string `json:"impression,omitempty" validate:"omitempty,min=1,max=25,dive,required,max=256"`
 	// RecommendationID names the recommendation list the item came from.
-	RecommendationID *string `json:"recommendationId,omitempty" validate:"omitempty,min=1,max=256"`
+	RecommendationID *string `json:"recommendationId,omitempty" validate:"omitempty,min=1,max=40"`
 	// MetricAttribution names the source of the event for metrics.
 	MetricAttribution *MetricAttribution `json:"metricAttribution,omitempty"`
 	// Properties is a JSON object encoded as a string, as on the wire:
@@ -69,7 +96,7 @@ type Event struct {
 
 // MetricAttribution is PutEvents' metricAttribution member.
 type MetricAttribution struct {
-	EventAttributionSource string `json:"eventAttributionSource" validate:"required,max=1024,printascii"`
+	EventAttributionSource string `json:"eventAttributionSource" validate:"required,max=1024,attributionSource"`
 }
 
 // Timestamp is a time in Unix seconds with a millisecond fraction, the way
@@ -138,6 +165,12 @@ func (ts Timestamp) String() string {
 		return strconv.FormatFloat(float64(ts), 'g', -1, 64)
 	}
 	return string(b)
+}
+
+// FitsFloat32 reports whether f is a number a 32-bit float holds: finite,
+// and rounding to at most MaxEventValue in magnitude.
+func FitsFloat32(f float64) bool {
+	return math.Abs(f) < float32Overflow
 }
 
 // String returns a pointer to s, for the optional members of Event.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -24,8 +25,8 @@ func EncodeProperties(props map[string]any) (string, error) {
 	var buf bytes.Buffer
 	buf.WriteByte('{')
 	for i, k := range keys {
-		if !isCamelCase(k) {
-			return "", &FieldError{Field: "properties", Rule: "key " + strconv.Quote(k) + " is not camelCase"}
+		if rule := keyRule(k); rule != "" {
+			return "", &FieldError{Field: "properties", Rule: rule}
 		}
 		if i > 0 {
 			buf.WriteByte(',')
@@ -100,8 +101,8 @@ func checkProperties(s string, into map[string]any) string {
 			return notObject
 		}
 		key := tok.(string) // inside an object, Token yields keys as strings
-		if !isCamelCase(key) {
-			return "key " + strconv.Quote(key) + " is not camelCase"
+		if rule := keyRule(key); rule != "" {
+			return rule
 		}
 		if seen[key] {
 			return "key " + strconv.Quote(key) + " appears twice"
@@ -127,6 +128,30 @@ func checkProperties(s string, into map[string]any) string {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return notObject
+	}
+	return ""
+}
+
+// CheckPropertyKey reports whether key may name a property: camelCase,
+// and none of ReservedPropertyKeys in any case. The error is a
+// *FieldError for "properties".
+func CheckPropertyKey(key string) error {
+	if rule := keyRule(key); rule != "" {
+		return &FieldError{Field: "properties", Rule: rule}
+	}
+	return nil
+}
+
+// keyRule returns the rule the properties key breaks, or "" if it is a
+// valid key: camelCase, and none of ReservedPropertyKeys in any case.
+func keyRule(key string) string {
+	if !isCamelCase(key) {
+		return "key " + strconv.Quote(key) + " is not camelCase"
+	}
+	for _, r := range ReservedPropertyKeys {
+		if strings.EqualFold(key, r) {
+			return "key " + strconv.Quote(key) + " is reserved by PutEvents (" + strings.Join(ReservedPropertyKeys, ", ") + ", in any case)"
+		}
 	}
 	return ""
 }

@@ -45,12 +45,36 @@ func validatorInstance() *validator.Validate {
 			f := fl.Field().Float()
 			return !math.IsNaN(f) && !math.IsInf(f, 0)
 		}))
+		must(v.RegisterValidation("float32", func(fl validator.FieldLevel) bool {
+			return FitsFloat32(fl.Field().Float())
+		}))
+		must(v.RegisterValidation("attributionSource", func(fl validator.FieldLevel) bool {
+			return matchesAttributionSource(fl.Field().String())
+		}))
 		must(v.RegisterValidation("properties", func(fl validator.FieldLevel) bool {
 			return checkProperties(fl.Field().String(), nil) == ""
 		}))
 		validate = v
 	})
 	return validate
+}
+
+// matchesAttributionSource reports whether s matches
+// AttributionSourcePattern: only printable ASCII (0x20-0x7E), at least one
+// of it not a space. Written out rather than compiled with package regexp,
+// which would add 6 KB to the browser module; TestAttributionSourceRule
+// holds the two to the same answers.
+func matchesAttributionSource(s string) bool {
+	visible := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7E:
+			return false
+		case c != ' ':
+			visible = true
+		}
+	}
+	return visible
 }
 
 func must(err error) {
@@ -80,9 +104,10 @@ func validateStruct(s any) error {
 
 // ruleText words the rules that read the same whatever the member.
 var ruleText = map[string]string{
-	"required":   "missing or empty",
-	"finite":     "not a finite number",
-	"printascii": "must be printable ASCII",
+	"required":          "missing or empty",
+	"finite":            "not a finite number",
+	"float32":           "outside a 32-bit float's range (magnitude at most " + strconv.FormatFloat(MaxEventValue, 'g', -1, 32) + ")",
+	"attributionSource": "must be printable ASCII and not only spaces (pattern " + AttributionSourcePattern + ")",
 }
 
 // ruleFor words one broken validator rule the way a site owner reads it.

@@ -96,8 +96,9 @@ func TestEventValidate(t *testing.T) {
 		{"eventId empty", func(e *Event) { e.EventID = String("") }, "eventId: empty"},
 		{"itemId 257", func(e *Event) { e.ItemID = String(long(257)) }, "itemId: longer than 256 characters"},
 		{"itemId empty", func(e *Event) { e.ItemID = String("") }, "itemId: empty"},
-		{"recommendationId 256", func(e *Event) { e.RecommendationID = String(long(256)) }, ""},
-		{"recommendationId 257", func(e *Event) { e.RecommendationID = String(long(257)) }, "recommendationId: longer than 256 characters"},
+		{"recommendationId 40", func(e *Event) { e.RecommendationID = String(long(40)) }, ""},
+		{"recommendationId 40 multi-byte", func(e *Event) { e.RecommendationID = String(strings.Repeat("é", 40)) }, ""},
+		{"recommendationId 41", func(e *Event) { e.RecommendationID = String(long(41)) }, "recommendationId: longer than 40 characters"},
 		{"recommendationId empty", func(e *Event) { e.RecommendationID = String("") }, "recommendationId: empty"},
 		{"25 impressions", func(e *Event) { e.Impression = items(25) }, ""},
 		{"26 impressions", func(e *Event) { e.Impression = items(26) }, "impression: more than 25 items"},
@@ -108,6 +109,17 @@ func TestEventValidate(t *testing.T) {
 		{"eventValue", func(e *Event) { e.EventValue = Float(4.5) }, ""},
 		{"eventValue NaN", func(e *Event) { e.EventValue = Float(math.NaN()) }, "eventValue: not a finite number"},
 		{"eventValue Inf", func(e *Event) { e.EventValue = Float(math.Inf(-1)) }, "eventValue: not a finite number"},
+		{"eventValue largest float32", func(e *Event) { e.EventValue = Float(math.MaxFloat32) }, ""},
+		{"eventValue -largest float32", func(e *Event) { e.EventValue = Float(-math.MaxFloat32) }, ""},
+		{"eventValue smallest float32", func(e *Event) { e.EventValue = Float(math.SmallestNonzeroFloat32) }, ""},
+		{"eventValue rounding to the largest float32", func(e *Event) { e.EventValue = Float(3.4028235e38) }, ""},
+		{"eventValue just under float32 overflow", func(e *Event) { e.EventValue = Float(-math.Nextafter(float32Overflow, 0)) }, ""},
+		{"eventValue rounding to float32 infinity", func(e *Event) { e.EventValue = Float(float32Overflow) },
+			"eventValue: outside a 32-bit float's range (magnitude at most 3.4028235e+38)"},
+		{"eventValue -3.4028236e38", func(e *Event) { e.EventValue = Float(-3.4028236e38) },
+			"eventValue: outside a 32-bit float's range (magnitude at most 3.4028235e+38)"},
+		{"eventValue 1e39", func(e *Event) { e.EventValue = Float(1e39) }, "eventValue: outside a 32-bit float's range (magnitude at most 3.4028235e+38)"},
+		{"eventValue -1e39", func(e *Event) { e.EventValue = Float(-1e39) }, "eventValue: outside a 32-bit float's range (magnitude at most 3.4028235e+38)"},
 		{"properties 1024", func(e *Event) { e.Properties = props(1024) }, ""},
 		{"properties 1025", func(e *Event) { e.Properties = props(1025) }, "properties: longer than 1024 characters"},
 		{"properties empty", func(e *Event) { e.Properties = String("") }, "properties: empty"},
@@ -139,9 +151,35 @@ func TestEventValidate(t *testing.T) {
 		{"metricAttribution empty", func(e *Event) {
 			e.MetricAttribution = &MetricAttribution{}
 		}, "metricAttribution.eventAttributionSource: missing or empty"},
+		{"metricAttribution 1024 with spaces", func(e *Event) {
+			e.MetricAttribution = &MetricAttribution{EventAttributionSource: " " + long(1022) + " "}
+		}, ""},
+		{"metricAttribution one tilde", func(e *Event) { e.MetricAttribution = &MetricAttribution{EventAttributionSource: "~"} }, ""},
+		{"metricAttribution one bang", func(e *Event) { e.MetricAttribution = &MetricAttribution{EventAttributionSource: "!"} }, ""},
+		{"metricAttribution only spaces", func(e *Event) {
+			e.MetricAttribution = &MetricAttribution{EventAttributionSource: "   "}
+		}, "metricAttribution.eventAttributionSource: " + sourceRule},
+		{"metricAttribution one space", func(e *Event) {
+			e.MetricAttribution = &MetricAttribution{EventAttributionSource: " "}
+		}, "metricAttribution.eventAttributionSource: " + sourceRule},
 		{"metricAttribution control char", func(e *Event) {
 			e.MetricAttribution = &MetricAttribution{EventAttributionSource: "a\nb"}
-		}, "metricAttribution.eventAttributionSource: must be printable ASCII"},
+		}, "metricAttribution.eventAttributionSource: " + sourceRule},
+		{"metricAttribution DEL", func(e *Event) {
+			e.MetricAttribution = &MetricAttribution{EventAttributionSource: "a\x7f"}
+		}, "metricAttribution.eventAttributionSource: " + sourceRule},
+		{"metricAttribution non-ASCII", func(e *Event) {
+			e.MetricAttribution = &MetricAttribution{EventAttributionSource: "café"}
+		}, "metricAttribution.eventAttributionSource: " + sourceRule},
+		{"properties key like a reserved one", func(e *Event) { e.Properties = String(`{"userName":"a","impressions":1}`) }, ""},
+		{"properties userId", func(e *Event) { e.Properties = String(`{"userId":"a"}`) }, reservedRule("userId")},
+		{"properties sessionId", func(e *Event) { e.Properties = String(`{"genre":"a","sessionId":"a"}`) }, reservedRule("sessionId")},
+		{"properties eventType", func(e *Event) { e.Properties = String(`{"eventType":"a"}`) }, reservedRule("eventType")},
+		{"properties timestamp", func(e *Event) { e.Properties = String(`{"timestamp":1}`) }, reservedRule("timestamp")},
+		{"properties timeStamp", func(e *Event) { e.Properties = String(`{"timeStamp":1}`) }, reservedRule("timeStamp")},
+		{"properties recommendationID", func(e *Event) { e.Properties = String(`{"recommendationID":"r"}`) }, reservedRule("recommendationID")},
+		{"properties impression", func(e *Event) { e.Properties = String(`{"impression":"a|b"}`) }, reservedRule("impression")},
+		{"properties userID", func(e *Event) { e.Properties = String(`{"userID":"a"}`) }, reservedRule("userID")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,6 +188,13 @@ func TestEventValidate(t *testing.T) {
 			checkErr(t, e.Validate(), tt.want)
 		})
 	}
+}
+
+// sourceRule is how a broken eventAttributionSource pattern reads.
+const sourceRule = `must be printable ASCII and not only spaces (pattern ^[\x20-\x7E]*[\x21-\x7E]+[\x20-\x7E]*$)`
+
+func reservedRule(key string) string {
+	return `properties: key "` + key + `" is reserved by PutEvents (userId, sessionId, eventType, timestamp, recommendationId, impression, in any case)`
 }
 
 func checkErr(t *testing.T, err error, want string) {
@@ -204,6 +249,8 @@ func TestEncodeProperties(t *testing.T) {
 		{"nested", map[string]any{"a": map[string]any{}}, "", `properties: key "a" is not a string, number or boolean`},
 		{"null", map[string]any{"a": nil}, "", `properties: key "a" is not a string, number or boolean`},
 		{"NaN", map[string]any{"a": math.NaN()}, "", `properties: key "a" is not a finite number`},
+		{"reserved", map[string]any{"genre": "x", "Impression": "a"}, "", `properties: key "Impression" is not camelCase`},
+		{"reserved camelCase", map[string]any{"genre": "x", "userId": "a"}, "", reservedRule("userId")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,11 @@
 // Package export writes stored events out: as NDJSON (the PutEvents wire
-// form of each event plus its envelope and server times) or as CSV in the
-// Amazon Personalize Interactions dataset format.
+// form of each event plus its envelope and server times), as CSV for
+// people and spreadsheets, or as an Amazon Personalize Item interactions
+// dataset (a CSV plus its Avro schema, see WritePersonalize).
+//
+// It reads events through server.EventReader or a plain iterator, never a
+// particular store, so that the collector (SQLite) and the Cloudflare
+// Worker (D1) export alike.
 package export
 
 import (
@@ -140,7 +145,7 @@ func writeCSV(ctx context.Context, w io.Writer, r server.EventReader, f server.E
 		if err != nil {
 			return n, err
 		}
-		if err := fillRow(row, e, cols); err != nil {
+		if err := fillRow(row, e, cols, keys); err != nil {
 			return n, err
 		}
 		if err := cw.Write(row); err != nil {
@@ -164,10 +169,13 @@ func isFixed(col string) bool {
 	return false
 }
 
-// fillRow writes e into row. USER_ID falls back to the sessionId for
-// anonymous events, as Personalize does for PutEvents without a userId.
-// Top-level itemId and eventValue win over the same keys in properties.
-func fillRow(row []string, e *server.StoredEvent, cols []string) error {
+// fillRow writes e into row, each column from the one key keys names for
+// it (keys differing only in case, such as myUrl and myURL, share a column
+// name; the first seen fills it, the same in every row). USER_ID falls back
+// to the sessionId for anonymous events, as Personalize does for PutEvents
+// without a userId. Top-level itemId and eventValue win over the same keys
+// in properties. Text a spreadsheet would run as a formula is defused.
+func fillRow(row []string, e *server.StoredEvent, cols []string, keys map[string]string) error {
 	var props map[string]any
 	if e.Properties != nil {
 		var err error
@@ -175,31 +183,47 @@ func fillRow(row []string, e *server.StoredEvent, cols []string) error {
 			return fmt.Errorf("event %d: %w", e.Seq, err)
 		}
 	}
-	byColumn := make(map[string]string, len(props))
-	for k, v := range props {
-		col := ColumnName(k)
-		if _, ok := byColumn[col]; !ok {
-			byColumn[col] = scalar(v)
+	prop := func(key string) string {
+		if v, ok := props[key].(string); ok {
+			return spreadsheetCell(v)
 		}
+		if v, ok := props[key]; ok {
+			return scalar(v) // a number or boolean: never a formula
+		}
+		return ""
 	}
 	row[0] = e.SessionID
 	if e.UserID != nil {
 		row[0] = *e.UserID
 	}
-	row[1] = byColumn["ITEM_ID"]
+	row[0] = spreadsheetCell(row[0])
+	row[1] = prop("itemId")
 	if e.ItemID != nil {
-		row[1] = *e.ItemID
+		row[1] = spreadsheetCell(*e.ItemID)
 	}
 	row[2] = strconv.FormatInt(int64(math.Floor(float64(e.SentAt))), 10)
-	row[3] = e.EventType
-	row[4] = byColumn["EVENT_VALUE"]
+	row[3] = spreadsheetCell(e.EventType)
+	row[4] = prop("eventValue")
 	if e.EventValue != nil {
 		row[4] = strconv.FormatFloat(*e.EventValue, 'f', -1, 64)
 	}
 	for i, c := range cols {
-		row[len(fixedColumns)+i] = byColumn[c]
+		row[len(fixedColumns)+i] = prop(keys[c])
 	}
 	return nil
+}
+
+// spreadsheetCell defuses text that Excel, LibreOffice or Google Sheets
+// would run as a formula when the CSV is opened ("CSV injection"): text
+// starting with =, +, -, @, a tab or a carriage return gets a leading
+// apostrophe, which spreadsheets show as text. Numbers the export writes
+// itself (TIMESTAMP, EVENT_VALUE, numeric properties) are left alone, so
+// -1 stays a number; a string property "-1" becomes '-1.
+func spreadsheetCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 func scalar(v any) string {

@@ -194,3 +194,70 @@ func TestUnknownFormat(t *testing.T) {
 		t.Errorf("format xml: %v", err)
 	}
 }
+
+// TestCSVDefusesFormulas: text a spreadsheet would run as a formula gets a
+// leading apostrophe in the CSV meant for people, in every column that
+// holds text a client sent; numbers stay numbers.
+func TestCSVDefusesFormulas(t *testing.T) {
+	tests := []struct{ sent, cell string }{
+		{"=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"},
+		{"+1+1", "'+1+1"},
+		{"-1+1", "'-1+1"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\tx", "'\tx"},
+		{"\rx", "'\rx"},
+		{"a=1", "a=1"},
+		{"'quoted", "'quoted"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sent, func(t *testing.T) {
+			props, _ := json.Marshal(map[string]any{"note": tt.sent, "score": -1, "itemId": tt.sent + "i"})
+			db, tid := store(t, &event.Request{SessionID: tt.sent + "s", EventList: []event.Event{{
+				EventType: tt.sent + "T", SentAt: 1714979290, EventValue: event.Float(-2), Properties: event.String(string(props)),
+			}}})
+			var out bytes.Buffer
+			if _, err := export.Write(t.Context(), &out, db, server.EventFilter{TrackingID: tid}, "csv", nil); err != nil {
+				t.Fatal(err)
+			}
+			rows, err := csv.NewReader(&out).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defused := func(s string) string {
+				if s == "" {
+					return ""
+				}
+				return tt.cell[:len(tt.cell)-len(tt.sent)] + s
+			}
+			want := []string{defused(tt.sent + "s"), defused(tt.sent + "i"), "1714979290", defused(tt.sent + "T"), "-2", defused(tt.sent), "-1"}
+			if len(tt.sent) == 0 {
+				want = []string{"s", "i", "1714979290", "T", "-2", "", "-1"}
+			}
+			if !reflect.DeepEqual(rows[1], want) {
+				t.Errorf("row %q, want %q", rows[1], want)
+			}
+		})
+	}
+}
+
+// TestCSVCollidingKeys: keys that make the same column name (myUrl and
+// myURL) share one column, filled from the key seen first, in every row
+// and every run, not as Go's map order falls.
+func TestCSVCollidingKeys(t *testing.T) {
+	db, tid := store(t, &event.Request{SessionID: "s", EventList: []event.Event{
+		{EventType: "A", SentAt: 1, Properties: event.String(`{"myUrl":"first"}`)},
+		{EventType: "B", SentAt: 2, Properties: event.String(`{"myURL":"second","myUrl":"first"}`)},
+		{EventType: "C", SentAt: 3, Properties: event.String(`{"myURL":"second"}`)},
+	}})
+	for range 20 {
+		var out bytes.Buffer
+		if _, err := export.Write(t.Context(), &out, db, server.EventFilter{TrackingID: tid}, "csv", nil); err != nil {
+			t.Fatal(err)
+		}
+		want := "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE,MY_URL\ns,,1,A,,first\ns,,2,B,,first\ns,,3,C,,\n"
+		if out.String() != want {
+			t.Fatalf("export\n%s\nwant\n%s", out.String(), want)
+		}
+	}
+}

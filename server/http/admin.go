@@ -78,7 +78,8 @@ func (h *Handler) serveAdminAPI(w http.ResponseWriter, r *http.Request, path str
 
 // adminEvents lists stored events: a page of JSON (format=json, the
 // default; follow "next" with after=), or the whole selection streamed as
-// NDJSON or Personalize CSV (format=ndjson|csv).
+// NDJSON, CSV or a Personalize dataset (format=ndjson|csv|personalize, see
+// adminPersonalize).
 func (h *Handler) adminEvents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := server.EventFilter{TrackingID: q.Get("trackingId")}
@@ -97,7 +98,7 @@ func (h *Handler) adminEvents(w http.ResponseWriter, r *http.Request) {
 	f.AfterSeq = int64(after)
 	format := q.Get("format")
 	defLimit, maxLimit := 100, 1000
-	if format == "ndjson" || format == "csv" {
+	if format == "ndjson" || format == "csv" || strings.HasPrefix(format, "personalize") {
 		defLimit, maxLimit = 0, -1 // a whole export unless limited
 	}
 	if f.Limit, err = queryInt(q.Get("limit"), defLimit, maxLimit); err != nil {
@@ -118,9 +119,12 @@ func (h *Handler) adminEvents(w http.ResponseWriter, r *http.Request) {
 			h.log.WarnContext(r.Context(), "export cut short", "err", err)
 		}
 		return
+	case "personalize", "personalize-schema":
+		h.adminPersonalize(w, r, f, format == "personalize-schema")
+		return
 	case "", "json":
 	default:
-		writeError(w, http.StatusBadRequest, errInvalidInput, "format: want json, ndjson or csv")
+		writeError(w, http.StatusBadRequest, errInvalidInput, "format: want json, ndjson, csv, personalize or personalize-schema")
 		return
 	}
 	type item struct {

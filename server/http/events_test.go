@@ -131,7 +131,8 @@ func TestPutEventsAcceptsAtEveryLimit(t *testing.T) {
 	tests := []struct{ name, body string }{
 		{"10 events", body("TID", repeatEvents(okEvent, 10)...)},
 		{"256-char ids", `{"trackingId":"TID","sessionId":"` + s256 + `","userId":"` + s256 + `","eventList":[{"eventType":"` + s256 +
-			`","eventId":"` + s256 + `","itemId":"` + s256 + `","recommendationId":"` + s256 + `","sentAt":1}]}`},
+			`","eventId":"` + s256 + `","itemId":"` + s256 + `","recommendationId":"` + strings.Repeat("r", 40) + `","sentAt":1}]}`},
+		{"largest float32 eventValue", body("TID", `{"eventType":"V","sentAt":1,"eventValue":3.4028234663852886e38}`)},
 		{"25 impressions of 256", body("TID", `{"eventType":"V","sentAt":1,"impression":[`+items25+`]}`)},
 		{"1024-char properties", body("TID", `{"eventType":"V","sentAt":1,"properties":`+props1024+`}`)},
 		{"1024-char attribution", body("TID", `{"eventType":"V","sentAt":1,"metricAttribution":{"eventAttributionSource":"`+strings.Repeat("a", 1024)+`"}}`)},
@@ -177,7 +178,7 @@ func TestPutEventsRejectsEachRule(t *testing.T) {
 		{"eventId 257", body("TID", `{"eventType":"V","eventId":"`+s257+`","sentAt":1}`), "eventList[0].eventId: longer than 256 characters"},
 		{"empty itemId", body("TID", `{"eventType":"V","itemId":"","sentAt":1}`), "eventList[0].itemId: empty"},
 		{"itemId 257", body("TID", `{"eventType":"V","itemId":"`+s257+`","sentAt":1}`), "eventList[0].itemId: longer than 256 characters"},
-		{"recommendationId 257", body("TID", `{"eventType":"V","recommendationId":"`+s257+`","sentAt":1}`), "eventList[0].recommendationId: longer than 256 characters"},
+		{"recommendationId 41", body("TID", `{"eventType":"V","recommendationId":"`+strings.Repeat("r", 41)+`","sentAt":1}`), "eventList[0].recommendationId: longer than 40 characters"},
 		{"eventValue string", body("TID", `{"eventType":"V","eventValue":"4.5","sentAt":1}`), "eventList[0].eventValue: must be a number"},
 		{"empty impression", body("TID", `{"eventType":"V","impression":[],"sentAt":1}`), "eventList[0].impression: empty list"},
 		{"26 impressions", body("TID", `{"eventType":"V","impression":[`+strings.TrimSuffix(strings.Repeat(`"m",`, 26), ",")+`],"sentAt":1}`), "eventList[0].impression: more than 25 items"},

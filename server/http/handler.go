@@ -215,6 +215,8 @@ func (h *Handler) route(w *recorder, r *http.Request, path string) string {
 	case h.assets != nil && h.assets.has(path):
 		h.assets.serve(w, r, path)
 		return "asset"
+	case serveUnsupported(w, path):
+		return "unsupported"
 	}
 	writeError(w, http.StatusNotFound, "NotFoundException", "no such resource: "+path)
 	return "other"

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -126,5 +127,80 @@ func TestExportProgress(t *testing.T) {
 		if err := cmd.Run(); err != nil || stderr.Len() != 0 {
 			t.Errorf("%s without --progress on a pipe: %v, stderr %q", format, err, stderr.String())
 		}
+	}
+}
+
+// TestExportPersonalize runs `tracklet export --format personalize`: the
+// CSV and its schema beside it, what was left out on stderr, and every
+// refusal made before a file exists.
+func TestExportPersonalize(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "p.db")
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, db, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := store.CreateTracker(ctx, "p", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &event.Request{TrackingID: tr.ID, SessionID: "s", UserID: event.String("u1"), EventList: []event.Event{
+		{EventType: "Rate", ItemID: event.String("m1"), SentAt: 1714979289.5, Properties: event.String(`{"genre":"noir","numberOfRatings":"12"}`)},
+		{EventType: "Impression", SentAt: 1714979290, Impression: []string{"m1", "m2"}},
+	}}
+	if _, err := store.PutEvents(ctx, &server.Batch{Request: req, ReceivedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+
+	out := filepath.Join(dir, "interactions.csv")
+	cmd := exec.Command(binary, "export", "--db", db, "--format", "personalize", "--columns", "genre,numberOfRatings:int", "-o", out)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	csvText, _ := os.ReadFile(out)
+	if want := "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE,IMPRESSION,RECOMMENDATION_ID,GENRE,NUMBER_OF_RATINGS\n" +
+		"u1,m1,1714979289,Rate,,,,noir,12\n"; string(csvText) != want {
+		t.Errorf("CSV\n%s\nwant\n%s", csvText, want)
+	}
+	schema, err := os.ReadFile(filepath.Join(dir, "interactions.schema.json"))
+	if err != nil || !strings.Contains(string(schema), `"name": "NUMBER_OF_RATINGS",`+"\n      \"type\": \"int\"") {
+		t.Errorf("schema beside the CSV: %v\n%s", err, schema)
+	}
+	wantErr := "left out 1 \"Impression\" events without an itemId (Personalize requires ITEM_ID)\n" +
+		"warning: 1 interactions: Personalize needs at least 1000 to train (and a dataset import job at least 1000 records)\n" +
+		"warning: 0 users with 2 or more interactions: Personalize needs at least 25 to train\n"
+	if stderr.String() != wantErr {
+		t.Errorf("stderr\n%s\nwant\n%s", stderr.String(), wantErr)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--columns", "myUrl,myURL", "-o", "x.csv"}, `--columns: columns "myUrl" and "myURL" would be MY_URL and MY_URL`},
+		{[]string{"--columns", "itemId", "-o", "x.csv"}, `--columns: column "itemId" would be ITEM_ID`},
+		{[]string{"--columns", "a,b,c,d,e,f", "-o", "x.csv"}, "--columns: 6 columns"},
+		{[]string{"--columns", "genre"}, "--format personalize writes a CSV and its schema: give -o FILE.csv"},
+	} {
+		path := filepath.Join(dir, "x.csv")
+		for i, a := range tt.args {
+			if a == "x.csv" {
+				tt.args[i] = path
+			}
+		}
+		_, err := tracklet(t, nil, append([]string{"export", "--db", db, "--format", "personalize"}, tt.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: %v, want an error with %q", tt.args, err, tt.want)
+		}
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("%q: refused but created %s", tt.args, path)
+		}
+	}
+	if _, err := tracklet(t, nil, "export", "--db", db, "--columns", "genre"); err == nil || !strings.Contains(err.Error(), "are for --format personalize") {
+		t.Errorf("--columns with ndjson: %v", err)
 	}
 }

@@ -24,6 +24,18 @@ var (
 	fromOther = map[string]string{"Content-Type": "text/plain;charset=UTF-8", "Origin": OtherOrigin}
 )
 
+// Rules as the collector words them (package event's wording, repeated
+// here on purpose: a change of wording must show in this table).
+const (
+	float32Rule = "outside a 32-bit float's range (magnitude at most 3.4028235e+38)"
+	sourceRule  = `must be printable ASCII and not only spaces (pattern ^[\x20-\x7E]*[\x21-\x7E]+[\x20-\x7E]*$)`
+	textRule    = `not valid Unicode text (invalid UTF-8, or a \uD800-\uDFFF escape without its pair)`
+)
+
+func reservedRule(key string) string {
+	return `eventList[0].properties: key "` + key + `" is reserved by PutEvents (userId, sessionId, eventType, timestamp, recommendationId, impression, in any case)`
+}
+
 // Refusals are requests the collector must refuse, storing nothing. Every
 // PutEvents rule is broken once, at its edge where it has one.
 var Refusals = []Case{
@@ -51,13 +63,19 @@ var Refusals = []Case{
 	{Name: "eventId 257", Body: body("{open}", `{"eventType":"V","eventId":"`+s257+`","sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].eventId: longer than 256 characters"},
 	{Name: "empty itemId", Body: body("{open}", `{"eventType":"V","itemId":"","sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].itemId: empty"},
 	{Name: "itemId 257", Body: body("{open}", `{"eventType":"V","itemId":"`+s257+`","sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].itemId: longer than 256 characters"},
-	{Name: "recommendationId 257", Body: body("{open}", `{"eventType":"V","recommendationId":"`+s257+`","sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].recommendationId: longer than 256 characters"},
+	{Name: "recommendationId 41", Body: body("{open}", `{"eventType":"V","recommendationId":"`+strings.Repeat("r", 41)+`","sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].recommendationId: longer than 40 characters"},
+	{Name: "eventValue rounding to float32 infinity", Body: body("{open}", `{"eventType":"V","eventValue":3.4028235677973366e38,"sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].eventValue: " + float32Rule},
+	{Name: "eventValue 1e39", Body: body("{open}", `{"eventType":"V","eventValue":1e39,"sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].eventValue: " + float32Rule},
+	{Name: "eventValue -1e39", Body: body("{open}", `{"eventType":"V","eventValue":-1e39,"sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].eventValue: " + float32Rule},
 	{Name: "eventValue string", Body: body("{open}", `{"eventType":"V","eventValue":"4.5","sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].eventValue: must be a number"},
 	{Name: "empty impression", Body: body("{open}", `{"eventType":"V","impression":[],"sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].impression: empty list"},
 	{Name: "26 impressions", Body: body("{open}", `{"eventType":"V","impression":[`+strings.Join(repeat(`"m"`, 26), ",")+`],"sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].impression: more than 25 items"},
 	{Name: "impression item 257", Body: body("{open}", `{"eventType":"V","impression":["`+s257+`"],"sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].impression[0]: longer than 256 characters"},
 	{Name: "empty impression item", Body: body("{open}", `{"eventType":"V","impression":["a",""],"sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].impression[1]: missing or empty"},
 	{Name: "attribution 1025", Body: body("{open}", `{"eventType":"V","sentAt":1,"metricAttribution":{"eventAttributionSource":"`+strings.Repeat("a", 1025)+`"}}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].metricAttribution.eventAttributionSource: longer than 1024 characters"},
+	{Name: "attribution only spaces", Body: body("{open}", `{"eventType":"V","sentAt":1,"metricAttribution":{"eventAttributionSource":"   "}}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].metricAttribution.eventAttributionSource: " + sourceRule},
+	{Name: "attribution with a tab", Body: body("{open}", `{"eventType":"V","sentAt":1,"metricAttribution":{"eventAttributionSource":"a\tb"}}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].metricAttribution.eventAttributionSource: " + sourceRule},
+	{Name: "attribution non-ASCII", Body: body("{open}", `{"eventType":"V","sentAt":1,"metricAttribution":{"eventAttributionSource":"caf\u00e9"}}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].metricAttribution.eventAttributionSource: " + sourceRule},
 	{Name: "attribution without source", Body: body("{open}", `{"eventType":"V","sentAt":1,"metricAttribution":{}}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].metricAttribution.eventAttributionSource: missing or empty"},
 	{Name: "properties 1025", Body: body("{open}", `{"eventType":"V","sentAt":1,"properties":"{\"k\":\"`+strings.Repeat("p", 1025-8)+`\"}"}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].properties: longer than 1024 characters"},
 	{Name: "empty properties", Body: body("{open}", `{"eventType":"V","sentAt":1,"properties":""}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].properties: empty"},
@@ -66,6 +84,17 @@ var Refusals = []Case{
 	{Name: "properties as an object", Body: body("{open}", `{"eventType":"V","sentAt":1,"properties":{"a":1}}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].properties: must be a string"},
 	{Name: "properties snake_case", Body: body("{open}", `{"eventType":"V","sentAt":1,"properties":"{\"item_id\":\"a\"}"}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].properties: key \"item_id\" is not camelCase"},
 	{Name: "properties nested", Body: body("{open}", `{"eventType":"V","sentAt":1,"properties":"{\"a\":{\"b\":1}}"}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].properties: key \"a\" has a nested value; values must be strings, numbers or booleans"},
+	{Name: "properties reserved userId", Body: body("{open}", `{"eventType":"V","sentAt":1,"properties":"{\"userId\":\"u\"}"}`), Status: 400, Type: "InvalidInputException", Message: reservedRule("userId")},
+	{Name: "properties reserved Timestamp in other case", Body: body("{open}", `{"eventType":"V","sentAt":1,"properties":"{\"a\":1,\"timeStamp\":1}"}`), Status: 400, Type: "InvalidInputException", Message: reservedRule("timeStamp")},
+
+	// Text that is not valid Unicode is refused, never repaired into
+	// U+FFFD (which would make different ids equal).
+	{Name: "eventId invalid UTF-8", Body: body("{open}", "{\"eventType\":\"V\",\"eventId\":\"e\xff1\",\"sentAt\":1}"), Status: 400, Type: "InvalidInputException", Message: "eventList[0].eventId: " + textRule},
+	{Name: "sessionId truncated UTF-8", Body: "{\"trackingId\":\"{open}\",\"sessionId\":\"s\xc3\",\"eventList\":[" + event + "]}", Status: 400, Type: "InvalidInputException", Message: "sessionId: " + textRule},
+	{Name: "itemId lone high surrogate", Body: body("{open}", `{"eventType":"V","itemId":"m\ud83d","sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].itemId: " + textRule},
+	{Name: "userId lone low surrogate", Body: `{"trackingId":"{open}","sessionId":"s","userId":"\ude00","eventList":[` + event + `]}`, Status: 400, Type: "InvalidInputException", Message: "userId: " + textRule},
+	{Name: "impression item reversed pair", Body: body("{open}", `{"eventType":"V","impression":["a","\ude00\ud83d"],"sentAt":1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].impression[1]: " + textRule},
+
 	{Name: "missing sentAt", Body: body("{open}", `{"eventType":"V"}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].sentAt: missing or empty"},
 	{Name: "negative sentAt", Body: body("{open}", `{"eventType":"V","sentAt":-1}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].sentAt: must be a positive number of seconds since 1970"},
 	{Name: "sentAt year 10000", Body: body("{open}", `{"eventType":"V","sentAt":253402300800000}`), Status: 400, Type: "InvalidInputException", Message: "eventList[0].sentAt: after the year 9999 (send seconds, not microseconds)"},
@@ -86,6 +115,13 @@ var Refusals = []Case{
 	{Name: "gzip 1 byte over the limit once decompressed", Gzip: true, Body: body("{open}", event), PadTo: MaxBodyBytes + 1, Status: 413, Type: "PayloadTooLargeException", Message: "body: larger than 1048576 bytes once decompressed"},
 	{Name: "gzip at the limit once decompressed", Gzip: true, Body: body("{off}", event), PadTo: MaxBodyBytes, Status: 404, Type: "ResourceNotFoundException", Message: "trackingId \"{off}\": tracker is disabled"},
 
+	// Limits met exactly pass validation: the disabled tracker's 404
+	// comes after it.
+	{Name: "recommendationId 40", Header: jsonType, Body: body("{off}", `{"eventType":"V","recommendationId":"`+strings.Repeat("r", 40)+`","sentAt":1}`), Status: 404, Type: "ResourceNotFoundException", Message: "trackingId \"{off}\": tracker is disabled"},
+	{Name: "eventValue rounding to the largest float32", Header: jsonType, Body: body("{off}", `{"eventType":"V","eventValue":-3.4028235677973362e38,"sentAt":1}`), Status: 404, Type: "ResourceNotFoundException", Message: "trackingId \"{off}\": tracker is disabled"},
+	{Name: "attribution one character among spaces", Header: jsonType, Body: body("{off}", `{"eventType":"V","sentAt":1,"metricAttribution":{"eventAttributionSource":"  ~  "}}`), Status: 404, Type: "ResourceNotFoundException", Message: "trackingId \"{off}\": tracker is disabled"},
+	{Name: "eventId surrogate pair", Header: jsonType, Body: body("{off}", `{"eventType":"V","eventId":"\ud83d\ude00","sentAt":1}`), Status: 404, Type: "ResourceNotFoundException", Message: "trackingId \"{off}\": tracker is disabled"},
+
 	// Trackers and origins.
 	{Name: "unknown tracker", Header: jsonType, Body: body("tk_nosuchtracker", event), Status: 404, Type: "ResourceNotFoundException", Message: "trackingId \"tk_nosuchtracker\": no such tracker"},
 	{Name: "disabled tracker", Header: jsonType, Body: body("{off}", event), Status: 404, Type: "ResourceNotFoundException", Message: "trackingId \"{off}\": tracker is disabled"},
@@ -96,6 +132,11 @@ var Refusals = []Case{
 
 	// Methods and paths.
 	{Name: "GET /events", Method: "GET", Status: 405, Type: "MethodNotAllowedException", Message: "use POST to send events"},
+	{Name: "PutUsers", Path: "/users", Header: jsonType, Body: `{"datasetArn":"arn:aws:personalize:us-east-1:1:dataset/d","users":[{"userId":"u"}]}`, Status: 400, Type: "UnknownOperationException", Message: "PutUsers is not supported: this collector implements only PutEvents (POST /events)"},
+	{Name: "PutItems", Path: "/items", Header: jsonType, Body: `{}`, Status: 400, Type: "UnknownOperationException", Message: "PutItems is not supported: this collector implements only PutEvents (POST /events)"},
+	{Name: "PutActions", Path: "/actions", Header: jsonType, Body: `{}`, Status: 400, Type: "UnknownOperationException", Message: "PutActions is not supported: this collector implements only PutEvents (POST /events)"},
+	{Name: "PutActionInteractions", Path: "/action-interactions", Header: jsonType, Body: `{}`, Status: 400, Type: "UnknownOperationException", Message: "PutActionInteractions is not supported: this collector implements only PutEvents (POST /events)"},
+	{Name: "PutUsers under a base path", Path: "/personalize/users", Header: jsonType, Body: `{}`, Status: 400, Type: "UnknownOperationException", Message: "PutUsers is not supported: this collector implements only PutEvents (POST /events)"},
 	{Name: "unknown path", Method: "GET", Path: "/no-such-thing", Status: 404, Type: "NotFoundException", Message: "no such resource: /no-such-thing"},
 
 	// CORS preflights.
