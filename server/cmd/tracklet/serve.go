@@ -18,6 +18,7 @@ import (
 	trackhttp "github.com/tracklet/tracklet/server/http"
 	"github.com/tracklet/tracklet/server/live"
 	"github.com/tracklet/tracklet/server/metrics"
+	"github.com/tracklet/tracklet/server/sigv4"
 	"github.com/tracklet/tracklet/server/sqlite"
 	"github.com/tracklet/tracklet/web"
 )
@@ -82,6 +83,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Rejected:     db,
 		Admin:        db,
 		AdminToken:   *adminToken,
+		SigV4:        sigv4.Verifier{},
 		Assets:       web.Dist(),
 		LoaderMaxAge: cmp.Or(*loaderMaxAge, -1), // the flag's 0 is "always revalidate"
 		Logger:       log,
