@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/config"
 	"golang.org/x/time/rate"
 
 	"github.com/tracklet/tracklet/server"
@@ -18,6 +20,7 @@ import (
 	trackhttp "github.com/tracklet/tracklet/server/http"
 	"github.com/tracklet/tracklet/server/live"
 	"github.com/tracklet/tracklet/server/metrics"
+	"github.com/tracklet/tracklet/server/relay"
 	"github.com/tracklet/tracklet/server/sigv4"
 	"github.com/tracklet/tracklet/server/sqlite"
 	"github.com/tracklet/tracklet/web"
@@ -42,6 +45,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	trackerRate := fs.Float64("rate-limit-tracker", 5000, "events per second one trackingId may send (0: no limit)")
 	trackerBurst := fs.Int("rate-limit-tracker-burst", 0, "burst of --rate-limit-tracker (default: twice the rate)")
 	loaderMaxAge := fs.Duration("loader-max-age", trackhttp.DefaultLoaderMaxAge, "how long browsers may use tracklet.js without asking (0: revalidate on every visit)")
+	relayOn := fs.Bool("relay", true, "relay the events of trackers linked to Amazon Personalize (tracklet tracker relay), with the AWS SDK's credentials")
+	relayPoll := fs.Duration("relay-poll", time.Second, "how often the relay looks for new events and links")
+	relayBackoff := fs.Duration("relay-backoff", relay.DefaultBackoff.Base, "the relay's first wait after a failed PutEvents (doubling, with jitter)")
+	relayBackoffMax := fs.Duration("relay-backoff-max", relay.DefaultBackoff.Max, "the relay's longest wait between retries")
 	trustProxy := fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For (only behind a reverse proxy)")
 	var timeouts timeoutFlags
 	fs.DurationVar(&timeouts.readHeader, "read-header-timeout", 5*time.Second, "time a client has to send the request headers")
@@ -117,6 +124,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.Dashboard = trackhttp.NewDashboard(trackhttp.DashboardConfig{
 		Store: db, Feed: feed, AdminToken: *adminToken, Page: web.Dashboard(), Logger: log})
 
+	stopRelay := func() {}
+	if *relayOn {
+		if stopRelay, err = startRelay(ctx, db, m, log, *relayPoll, relay.Backoff{Base: *relayBackoff, Max: *relayBackoffMax}); err != nil {
+			return err
+		}
+		defer stopRelay() // on an early return; idempotent
+	}
+
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -156,11 +171,35 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	stopRelay() // before the database closes under it; what it sent unconfirmed is sent again next time
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// startRelay runs the relay to Personalize until the returned function is
+// called. Credentials come from the AWS SDK's default chain; they are
+// looked up only when a linked tracker has events to send.
+func startRelay(ctx context.Context, db *sqlite.DB, m *metrics.Metrics, log *slog.Logger, poll time.Duration, backoff relay.Backoff) (func(), error) {
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("relay: AWS configuration: %w", err)
+	}
+	cfg := relay.Config{Store: db, Sender: &relay.Personalize{Credentials: awsCfg.Credentials},
+		Logger: log, Poll: poll, Backoff: backoff}
+	if m != nil {
+		cfg.Observer = m
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		relay.New(cfg).Run(rctx)
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { cancel(); <-done }) }, nil
 }
 
 // timeoutFlags bound how long slow clients may hold a connection.

@@ -16,7 +16,7 @@ import (
 
 func tracker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("tracker: want a subcommand: create, list, disable or enable")
+		return errors.New("tracker: want a subcommand: create, list, disable, enable, sigv4 or relay")
 	}
 	sub, args := args[0], args[1:]
 	fs, dbPath := newFlags("tracker", stderr)
@@ -25,16 +25,25 @@ func tracker(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		name := fs.String("name", "", "the tracker's `name` (required), e.g. the site's")
 		var origins listFlag
 		fs.Var(&origins, "origin", "a web origin allowed to send events, e.g. https://shop.example (repeatable; none allows any)")
+		rf := addRelayFlags(fs)
 		if err := parse(fs, args); err != nil {
 			return err
 		}
 		if strings.TrimSpace(*name) == "" {
 			return errors.New("tracker create: --name is required")
 		}
+		if _, err := rf.link("check"); err != nil {
+			return fmt.Errorf("tracker create: %w", err)
+		}
 		return withDB(ctx, *dbPath, func(db *sqlite.DB) error {
 			t, err := db.CreateTracker(ctx, *name, origins)
 			if err != nil {
 				return err
+			}
+			if link, _ := rf.link(t.ID); link != nil {
+				if err := db.SetRelay(ctx, link); err != nil {
+					return err
+				}
 			}
 			fmt.Fprintln(stdout, t.ID) // only the id, for scripts
 			return nil
@@ -82,8 +91,10 @@ func tracker(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		})
 	case "sigv4":
 		return trackerSigV4(ctx, fs, dbPath, args, stdout)
+	case "relay":
+		return trackerRelay(ctx, fs, dbPath, args, stdout)
 	}
-	return fmt.Errorf("tracker: unknown subcommand %q: want create, list, disable, enable or sigv4", sub)
+	return fmt.Errorf("tracker: unknown subcommand %q: want create, list, disable, enable, sigv4 or relay", sub)
 }
 
 // parseWithID parses a subcommand's flags around its one argument, the
