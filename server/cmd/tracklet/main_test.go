@@ -70,7 +70,14 @@ var listening = regexp.MustCompile(`listening on (http://\S+)\n`)
 
 func startCollector(t *testing.T, args ...string) *collector {
 	t.Helper()
+	return startCollectorEnv(t, nil, args...)
+}
+
+// startCollectorEnv starts a collector with env added to the environment.
+func startCollectorEnv(t *testing.T, env []string, args ...string) *collector {
+	t.Helper()
 	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
 	c := &collector{cmd: cmd, out: &syncBuffer{found: make(chan string, 1)}}
 	// exec copies stdout into c.out, and Wait waits for the copy: after
 	// stop, c.out holds everything the collector printed.
