@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tracklet/tracklet/event"
 	"github.com/tracklet/tracklet/server"
 )
 
@@ -52,15 +53,16 @@ func NewLink(trackingID, personalizeTrackingID, region, endpoint string) (*Link,
 	l := &Link{TrackingID: trackingID, PersonalizeTrackingID: strings.TrimSpace(personalizeTrackingID),
 		Region: strings.TrimSpace(region), Endpoint: strings.TrimRight(strings.TrimSpace(endpoint), "/")}
 	if n := len(l.PersonalizeTrackingID); n == 0 || n > 256 {
-		return nil, errors.New("personalize tracking id: want 1 to 256 characters (the event tracker's trackingId)")
+		return nil, &event.FieldError{Field: "personalizeTrackingId", Rule: "want 1 to 256 characters (the Personalize event tracker's trackingId)"}
 	}
 	if !regionPattern.MatchString(l.Region) {
-		return nil, fmt.Errorf("region %q: want an AWS region such as eu-west-1", region)
+		return nil, &event.FieldError{Field: "region", Rule: fmt.Sprintf("%q is not an AWS region such as eu-west-1", region)}
 	}
 	if l.Endpoint != "" {
 		u, err := url.Parse(l.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			return nil, fmt.Errorf("endpoint %q: want an http(s) URL such as https://vpce-1.personalize-events.eu-west-1.vpce.amazonaws.com", endpoint)
+			return nil, &event.FieldError{Field: "endpoint", Rule: fmt.Sprintf(
+				"%q is not an http(s) URL such as https://vpce-1.personalize-events.eu-west-1.vpce.amazonaws.com", endpoint)}
 		}
 	}
 	return l, nil
@@ -108,10 +110,16 @@ type Status struct {
 	OldestPending time.Time
 }
 
-// Retrying reports whether the relay's last attempt failed and it waits
-// to try again.
-func (s *Status) Retrying() bool {
-	return s.LastError != "" && !s.LastErrorAt.Before(s.LastRelayedAt)
+// State names the link's state: retrying (its last attempt failed),
+// relaying (events wait) or idle (everything was sent).
+func (s *Status) State() string {
+	switch {
+	case s.LastError != "" && !s.LastErrorAt.Before(s.LastRelayedAt) && s.Pending > 0:
+		return "retrying"
+	case s.Pending > 0:
+		return "relaying"
+	}
+	return "idle"
 }
 
 // Store is the relay's outbox.

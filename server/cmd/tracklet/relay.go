@@ -98,7 +98,7 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				continue
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", s.TrackingID, s.PersonalizeTrackingID, s.URL(),
-				stateOf(s), s.Relayed, s.Refused, s.Pending, s.Cursor, lastError(s))
+				s.State(), s.Relayed, s.Refused, s.Pending, s.Cursor, lastError(s))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -116,18 +116,6 @@ func relayCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return tw.Flush()
 	})
-}
-
-// stateOf names a link's state for people: relaying (events wait),
-// retrying (the last attempt failed), idle (all sent).
-func stateOf(s *relay.Status) string {
-	switch {
-	case s.Retrying():
-		return "retrying"
-	case s.Pending > 0:
-		return "relaying"
-	}
-	return "idle"
 }
 
 func lastError(s *relay.Status) string {

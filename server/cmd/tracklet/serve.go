@@ -122,7 +122,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer stopFeed()
 	go feed.Run(feedCtx)
 	cfg.Dashboard = trackhttp.NewDashboard(trackhttp.DashboardConfig{
-		Store: db, Feed: feed, AdminToken: *adminToken, Page: web.Dashboard(), Logger: log})
+		Store: db, Feed: feed, AdminToken: *adminToken, Page: web.Dashboard(), Logger: log, Relay: relay.Admin{Store: db}})
 
 	stopRelay := func() {}
 	if *relayOn {
