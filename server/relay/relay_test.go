@@ -182,10 +182,10 @@ func (o *observer) Lag(string, int64, time.Duration) {}
 
 // relayUntilIdle runs a worker for store against srv until it waits for
 // new events, ending every backoff at once; it returns the backoffs asked.
-func relayUntilIdle(t *testing.T, store *memStore, srv *httptest.Server, obs *observer) []time.Duration {
+func relayUntilIdle(t *testing.T, store *memStore, srv *httptest.Server, obs *observer, parallel int) []time.Duration {
 	t.Helper()
 	clk := newFakeClock()
-	r := New(Config{Store: store, Observer: obs, Clock: clk, Poll: poll,
+	r := New(Config{Store: store, Observer: obs, Clock: clk, Poll: poll, Parallel: parallel,
 		Backoff: Backoff{Base: time.Second, Max: 8 * time.Second},
 		Sender: &Personalize{Client: srv.Client(), Credentials: aws.CredentialsProviderFunc(
 			func(context.Context) (aws.Credentials, error) {
@@ -222,7 +222,8 @@ func TestRelayGroupsBySessionAndUser(t *testing.T) {
 	store.add("s1", "", "d", 9)   // s1's open request has 2 of 10: 8 join it
 	p := &personalize{}
 	obs := &observer{}
-	if b := relayUntilIdle(t, store, p.start(t), obs); len(b) != 0 {
+	// One request at a time, so that they arrive in the order sent.
+	if b := relayUntilIdle(t, store, p.start(t), obs, 1); len(b) != 0 {
 		t.Errorf("backoffs %v with a server that always accepts", b)
 	}
 	var got []string
@@ -270,7 +271,7 @@ func TestRelayBacksOffWithJitter(t *testing.T) {
 		return 200, ""
 	}}
 	obs := &observer{}
-	backoffs := relayUntilIdle(t, store, p.start(t), obs)
+	backoffs := relayUntilIdle(t, store, p.start(t), obs, 0)
 	if len(backoffs) != 6 {
 		t.Fatalf("backoffs %v, want 6", backoffs)
 	}
@@ -306,7 +307,7 @@ func TestRelayRecordsRefusalsAndMovesOn(t *testing.T) {
 		return 200, ""
 	}}
 	obs := &observer{}
-	if b := relayUntilIdle(t, store, p.start(t), obs); len(b) != 0 {
+	if b := relayUntilIdle(t, store, p.start(t), obs, 0); len(b) != 0 {
 		t.Errorf("a refusal was retried with backoff: %v", b)
 	}
 	if store.cursor != 12 || store.relayed != 10 || obs.refused != 2 {

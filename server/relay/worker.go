@@ -30,7 +30,14 @@ type Config struct {
 	// Window is how many events after the cursor are read, grouped into
 	// requests and sent before the cursor moves; 0 means 100.
 	Window int
+	// Parallel is how many requests of a window are in flight at once;
+	// 0 means 8. (Sessions of one event each would otherwise go one
+	// round trip at a time.)
+	Parallel int
 }
+
+// lagEvery is how often a draining backlog is counted for Observer.Lag.
+const lagEvery = 10 * time.Second
 
 // Relay runs one worker per link. Create it with New and call Run.
 type Relay struct {
@@ -49,6 +56,9 @@ func New(cfg Config) *Relay {
 	}
 	if cfg.Window <= 0 {
 		cfg.Window = 100
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 8
 	}
 	r := &Relay{cfg: cfg, log: cfg.Logger, clk: cfg.Clock}
 	if r.log == nil {
@@ -117,6 +127,7 @@ func (r *Relay) work(ctx context.Context, l *Link) {
 	log := r.log.With("tracking_id", l.TrackingID, "personalize_tracking_id", l.PersonalizeTrackingID)
 	log.Info("relay: started", "cursor", l.Cursor, "url", l.URL())
 	cursor := l.Cursor
+	var lagAt time.Time // when lag was last counted while busy
 	for ctx.Err() == nil {
 		events, err := r.window(ctx, l.TrackingID, cursor)
 		if err != nil {
@@ -126,7 +137,12 @@ func (r *Relay) work(ctx context.Context, l *Link) {
 		} else if len(events) > 0 {
 			if through, ok := r.relayWindow(ctx, l, events, log); ok {
 				cursor = through
-				r.reportLag(ctx, l.TrackingID, cursor)
+				// Counting what waits costs as much as what waits: while
+				// a backlog drains, count it now and then only.
+				if now := r.clk.Now(); lagAt.IsZero() || now.Sub(lagAt) >= lagEvery {
+					lagAt = now
+					r.reportLag(ctx, l.TrackingID, cursor)
+				}
 				continue // more may be waiting
 			}
 		} else {
@@ -154,15 +170,33 @@ func (r *Relay) window(ctx context.Context, trackingID string, after int64) ([]*
 // accepts or refuses it, then moves the cursor past them. It reports false
 // if ctx ended first: the cursor stays, and the window is sent again.
 func (r *Relay) relayWindow(ctx context.Context, l *Link, events []*server.StoredEvent, log *slog.Logger) (int64, bool) {
+	reqs := group(events)
+	type result struct {
+		relayed  int
+		refusals []*Refusal
+		ok       bool
+	}
+	results := make([]result, len(reqs))
+	sem := make(chan struct{}, r.cfg.Parallel)
+	var wg sync.WaitGroup
+	for i, req := range reqs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			n, refs, ok := r.deliver(ctx, l, req, log)
+			results[i] = result{n, refs, ok}
+		}()
+	}
+	wg.Wait()
 	relayed := 0
 	var refusals []*Refusal
-	for _, req := range group(events) {
-		n, refs, ok := r.deliver(ctx, l, req, log)
-		if !ok {
+	for _, res := range results {
+		if !res.ok {
 			return 0, false
 		}
-		relayed += n
-		refusals = append(refusals, refs...)
+		relayed += res.relayed
+		refusals = append(refusals, res.refusals...)
 	}
 	through := events[len(events)-1].Seq
 	// The cursor must move even if ctx ended meanwhile: Personalize has
