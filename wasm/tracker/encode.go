@@ -28,4 +28,3 @@ func MarshalRecord(r Record) ([]byte, error) {
 	}
 	return append(b, `"}`...), nil
 }
-
