@@ -9,6 +9,7 @@
 package sigv4
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -80,7 +81,7 @@ func Signed(r *http.Request) bool {
 func BufferBody(r *http.Request, limit int64) ([]byte, error) {
 	raw, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	r.Body.Close()
-	r.Body = io.NopCloser(strings.NewReader(string(raw)))
+	r.Body = io.NopCloser(bytes.NewReader(raw))
 	return raw, err
 }
 
@@ -173,9 +174,9 @@ func Verify(ctx context.Context, r *http.Request, body []byte, key server.Access
 	if serr != nil {
 		return refuse(ErrInvalidSignature, "%s (%v)", mismatch, serr)
 	}
-	want, perr2 := parseAuthorization(resigned)
-	if perr2 != nil {
-		return refuse(ErrInvalidSignature, "%s (%v)", mismatch, perr2)
+	want, werr := parseAuthorization(resigned)
+	if werr != nil {
+		return refuse(ErrInvalidSignature, "%s (%v)", mismatch, werr)
 	}
 	if want.signedHeadersRaw != a.signedHeadersRaw {
 		// The SDK never signs some headers (User-Agent, Expect, ...), and
