@@ -43,6 +43,31 @@ type Tracker struct {
 	Origins   []string
 	Disabled  bool
 	CreatedAt time.Time
+	// SigV4, if set, is the access key whose AWS Signature Version 4 every
+	// PutEvents request for this tracker must carry (server-side senders
+	// using an AWS SDK); requests without it are refused.
+	SigV4 *AccessKey
+}
+
+// AccessKey is an AWS-style access key pair.
+type AccessKey struct {
+	ID     string // e.g. AKIA...
+	Secret string
+}
+
+// NewAccessKey checks a key pair a user gives: AWS's own are 16 to 128
+// characters of A-Z and 0-9 for the id, and the secret must be long enough
+// not to be guessed.
+func NewAccessKey(id, secret string) (*AccessKey, error) {
+	if n := len(id); n < 16 || n > 128 || strings.IndexFunc(id, func(r rune) bool {
+		return (r < 'A' || r > 'Z') && (r < '0' || r > '9')
+	}) >= 0 {
+		return nil, errors.New("access key id: want 16 to 128 characters of A-Z and 0-9, like AKIAIOSFODNN7EXAMPLE")
+	}
+	if n := len(secret); n < 16 || n > 128 || strings.ContainsAny(secret, " \t\r\n") {
+		return nil, errors.New("secret access key: want 16 to 128 characters without spaces")
+	}
+	return &AccessKey{ID: id, Secret: secret}, nil
 }
 
 // AllowsOrigin reports whether a request carrying the Origin header origin

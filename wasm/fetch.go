@@ -68,7 +68,7 @@ func (f *fetchTransport) requestURL(gzip bool) string {
 
 // Send posts req and waits for the answer.
 func (f *fetchTransport) Send(ctx context.Context, req event.Request) error {
-	b, err := tracker.MarshalRequest(req)
+	b, err := event.MarshalRequest(req)
 	if err != nil {
 		return &tracker.SendError{Message: "encoding the request: " + err.Error()}
 	}
@@ -137,7 +137,7 @@ func (f *fetchTransport) Send(ctx context.Context, req event.Request) error {
 // The body is not compressed: CompressionStream answers asynchronously,
 // and a page being closed has no time to wait.
 func (f *fetchTransport) SendKeepalive(req event.Request, done func(error)) bool {
-	b, err := tracker.MarshalRequest(req)
+	b, err := event.MarshalRequest(req)
 	if err != nil {
 		return false
 	}

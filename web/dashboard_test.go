@@ -323,3 +323,30 @@ func post(t *testing.T, url, body string, want int) {
 		t.Fatalf("POST %s: %d %s, want %d", url, resp.StatusCode, b, want)
 	}
 }
+
+// The trackers table shows each tracker's relay to Personalize.
+func TestDashboardShowsRelayState(t *testing.T) {
+	ctx := browsertest.Browser(t)
+	c := browsertest.StartCollector(t, "--admin-token", token)
+	linked, plain := c.CreateTracker("linked"), c.CreateTracker("plain")
+	// Linked to an endpoint on loopback; with no events, nothing is sent.
+	req, _ := http.NewRequest("PUT", c.URL+"/v1/relay/"+linked,
+		strings.NewReader(`{"personalizeTrackingId":"pz-1","region":"eu-west-1","endpoint":"http://127.0.0.1:1"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("PUT /v1/relay: %d", resp.StatusCode)
+	}
+	signIn(t, ctx, c.URL, linked, token)
+	cell := func(tid string) string {
+		return `[...document.querySelectorAll("#trackers tr")].find(r => r.cells[1].textContent === "` + tid + `")?.querySelector("td.relay")?.textContent`
+	}
+	waitJS(t, ctx, cell(linked)+` === "idle · 0 relayed, 0 refused, 0 pending"`, 10*time.Second, cell(linked))
+	if got := browsertest.Eval[string](t, ctx, cell(plain)); got != "not linked" {
+		t.Errorf("an unlinked tracker shows %q", got)
+	}
+}

@@ -16,6 +16,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	trackhttp "github.com/tracklet/tracklet/server/http"
+	"github.com/tracklet/tracklet/server/sigv4"
+	"github.com/tracklet/tracklet/server/sqlite"
 )
 
 // This file proves issue 3's first promise with the real thing: the official
@@ -71,6 +75,35 @@ type sdkOutcome struct {
 	Status  int    `json:"status"`  // $metadata.httpStatusCode
 }
 
+// runSDKScript runs a script of testdata/awssdk and returns its outcomes
+// by call, and the calls in the order it made them.
+func runSDKScript(t *testing.T, script string, args ...string) (map[string]sdkOutcome, []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", append([]string{script}, args...)...)
+	cmd.Dir = awsSDKDir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node %s: %v\nstdout:\n%s\nstderr:\n%s", script, err, out, stderr.Bytes())
+	}
+	t.Logf("%s:\n%s", script, out)
+	got := map[string]sdkOutcome{}
+	var order []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var o sdkOutcome
+		if err := json.Unmarshal(sc.Bytes(), &o); err != nil {
+			t.Fatalf("line %q of %s: %v", sc.Bytes(), script, err)
+		}
+		got[o.Call] = o
+		order = append(order, o.Call)
+	}
+	return got, order
+}
+
 func TestAWSSDKPutEvents(t *testing.T) {
 	needAWSSDK(t)
 	e := newEnv(t)
@@ -89,28 +122,7 @@ func TestAWSSDKPutEvents(t *testing.T) {
 	}))
 	defer front.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "putevents.mjs", front.URL, tid)
-	cmd.Dir = awsSDKDir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node putevents.mjs: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr.Bytes())
-	}
-	t.Logf("putevents.mjs:\n%s", out)
-	got := map[string]sdkOutcome{}
-	var order []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var o sdkOutcome
-		if err := json.Unmarshal(sc.Bytes(), &o); err != nil {
-			t.Fatalf("line %q of putevents.mjs: %v", sc.Bytes(), err)
-		}
-		got[o.Call] = o
-		order = append(order, o.Call)
-	}
+	got, order := runSDKScript(t, "putevents.mjs", front.URL, tid)
 
 	// The script makes its calls one after another with one attempt each,
 	// so the n-th request the collector saw is the n-th call.
@@ -160,7 +172,7 @@ func TestAWSSDKPutEvents(t *testing.T) {
 		}
 	}
 	if len(got) != 4+len(errorTests) {
-		t.Errorf("putevents.mjs reported %d calls, want %d:\n%s", len(got), 4+len(errorTests), out)
+		t.Errorf("putevents.mjs reported %d calls, want %d: %q", len(got), 4+len(errorTests), order)
 	}
 
 	// The retry is stored once; the refused calls store nothing.
@@ -198,5 +210,40 @@ func TestAWSSDKPutEvents(t *testing.T) {
 				t.Errorf("row %d %s = %v, want %v", i, c.name, c.got, c.want)
 			}
 		}
+	}
+}
+
+// TestAWSSDKSigV4 signs PutEvents with the official JavaScript SDK against
+// a tracker that requires SigV4: its signature verifies, and each way of
+// getting it wrong is refused 403 with the error AWS would name.
+func TestAWSSDKSigV4(t *testing.T) {
+	needAWSSDK(t)
+	e := newEnv(t, func(c *trackhttp.Config) { c.SigV4 = sigv4.Verifier{} })
+	tid := e.tracker()
+	key := sqlite.NewAccessKey()
+	if err := e.db.SetTrackerSigV4(context.Background(), tid, key); err != nil {
+		t.Fatal(err)
+	}
+	got, order := runSDKScript(t, "sigv4.mjs", e.url, tid, key.ID, key.Secret)
+	if o := got["signed"]; !o.OK || o.Status != 200 {
+		t.Errorf("signed: got %+v, want success with 200", o)
+	}
+	for _, tt := range []struct{ call, name, contains string }{
+		{"wrong-secret", "InvalidSignatureException", "does not match the signature you provided"},
+		{"unknown-key", "UnrecognizedClientException", "security token included in the request is invalid"},
+		{"stale-date", "InvalidSignatureException", "Signature expired"},
+		{"missing-auth", "MissingAuthenticationTokenException", "Missing Authentication Token"},
+	} {
+		o := got[tt.call]
+		if o.OK || o.Status != 403 || o.Name != tt.name || !strings.Contains(o.Message, tt.contains) {
+			t.Errorf("%s: got %+v, want the SDK's %s with 403 and a message naming %q", tt.call, o, tt.name, tt.contains)
+		}
+	}
+	if len(order) != 5 {
+		t.Errorf("sigv4.mjs reported %d calls, want 5: %q", len(order), order)
+	}
+	rows := e.rows()
+	if len(rows) != 1 || rows[0].EventID != "sigv4-ok" {
+		t.Errorf("stored %+v, want only the signed call's event sigv4-ok", rows)
 	}
 }

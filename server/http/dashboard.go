@@ -28,7 +28,10 @@ type DashboardConfig struct {
 	AdminToken string
 	// Page is the dashboard's static page (web.Dashboard()): index.html,
 	// dashboard.js and dashboard.css.
-	Page   fs.FS
+	Page fs.FS
+	// Relay, if set, is the relay to Personalize the API shows and
+	// changes (dashboard_relay.go).
+	Relay  RelayAdmin
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -91,6 +94,7 @@ func NewDashboard(cfg DashboardConfig) *Dashboard {
 	d.mux.HandleFunc("GET /v1/stream", d.admin(d.serveStream))
 	d.mux.HandleFunc("GET /v1/trackers", d.admin(d.serveTrackers))
 	d.mux.HandleFunc("POST /v1/trackers", d.admin(d.createTracker))
+	d.relayRoutes()
 	return d
 }
 
@@ -98,7 +102,7 @@ func NewDashboard(cfg DashboardConfig) *Dashboard {
 // collector's router can hand it over.
 func IsDashboardPath(path string) bool {
 	return path == "/dashboard" || strings.HasPrefix(path, "/dashboard/") ||
-		strings.HasPrefix(path, "/v1/dashboard/") || path == "/v1/stream" || path == "/v1/trackers"
+		strings.HasPrefix(path, "/v1/dashboard/") || path == "/v1/stream" || path == "/v1/trackers" || isRelayPath(path)
 }
 
 func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -122,6 +126,10 @@ func allowedMethods(path string) string {
 	switch {
 	case path == "/v1/trackers":
 		return "GET, POST"
+	case path == "/v1/relay":
+		return "GET"
+	case isRelayPath(path):
+		return "PUT, DELETE"
 	case path == "/v1/stream", path == "/v1/dashboard/stats", path == "/v1/dashboard/rejected",
 		path == "/dashboard", path == "/dashboard/", strings.Count(path, "/") == 2 && strings.HasPrefix(path, "/dashboard/"):
 		return "GET, HEAD"

@@ -14,6 +14,7 @@ import (
 
 	trackhttp "github.com/tracklet/tracklet/server/http"
 	"github.com/tracklet/tracklet/server/live"
+	"github.com/tracklet/tracklet/server/relay"
 	"github.com/tracklet/tracklet/server/sqlite"
 )
 
@@ -33,6 +34,7 @@ func dashEnv(t *testing.T, token string) *env {
 			Store:      cfg.Store.(*sqlite.DB),
 			Feed:       feed,
 			AdminToken: token,
+			Relay:      relay.Admin{Store: cfg.Store.(*sqlite.DB)},
 			Page: fstest.MapFS{
 				"index.html":    {Data: []byte("<!doctype html><title>dashboard</title>")},
 				"dashboard.js":  {Data: []byte("// js")},

@@ -52,6 +52,11 @@ func (h *Handler) serveEvents(w *recorder, r *http.Request) {
 		return
 	}
 
+	raw, err := h.signedBody(r)
+	if err != nil {
+		h.reject(w, rej, http.StatusBadRequest, errInvalidInput, "body: could not be read")
+		return
+	}
 	body, status, err := h.readBody(r)
 	if err != nil {
 		h.reject(w, rej, status, errName(status), err.Error())
@@ -90,6 +95,8 @@ func (h *Handler) serveEvents(w *recorder, r *http.Request) {
 	case !tracker.AllowsOrigin(origin):
 		h.reject(w, rej, http.StatusForbidden, errAccessDenied,
 			fmt.Sprintf("origin %s may not send events for trackingId %q", origin, req.TrackingID))
+		return
+	case !h.verifySigV4(w, r, rej, tracker, raw, received):
 		return
 	}
 	if ok, wait := h.trackerLimits.allow(req.TrackingID, len(req.EventList), received); !ok {

@@ -46,6 +46,9 @@ type Config struct {
 	AdminToken string
 	// Admin is the store behind the admin API; nil answers 501.
 	Admin server.Admin
+	// SigV4, if set, verifies the signatures of trackers that require
+	// AWS SigV4 (see sigv4.go); without it their requests are refused.
+	SigV4 SigV4
 
 	Logger *slog.Logger
 	// AccessLog logs every request (never a body) at Info level.

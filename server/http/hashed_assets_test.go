@@ -8,8 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 	"testing/fstest"
+	"time"
 
 	trackhttp "github.com/tracklet/tracklet/server/http"
 )

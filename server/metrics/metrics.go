@@ -26,6 +26,10 @@ type Metrics struct {
 	checkpoints *prometheus.CounterVec
 	ckptTime    *prometheus.HistogramVec
 	walFrames   prometheus.Gauge
+	relayed     *prometheus.CounterVec
+	relayRetry  *prometheus.CounterVec
+	relayLag    *prometheus.GaugeVec
+	relayAge    *prometheus.GaugeVec
 }
 
 // New returns the metrics; queueDepth, if not nil, is read for the write
@@ -68,12 +72,24 @@ func New(queueDepth func() int) *Metrics {
 		walFrames: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tracklet_wal_frames", Help: "Frames (pages) in the SQLite WAL at the last checkpoint.",
 		}),
+		relayed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tracklet_relay_events_total", Help: "Events relayed to Amazon Personalize by tracker and outcome (relayed, refused).",
+		}, []string{"tracking_id", "result"}),
+		relayRetry: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tracklet_relay_retries_total", Help: "PutEvents attempts to Personalize that failed and will be retried, by reason (throttled, server, network, credentials).",
+		}, []string{"tracking_id", "reason"}),
+		relayLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tracklet_relay_lag_events", Help: "Stored events not yet relayed to Personalize, by tracker.",
+		}, []string{"tracking_id"}),
+		relayAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tracklet_relay_lag_seconds", Help: "How long the oldest event not yet relayed has waited, by tracker.",
+		}, []string{"tracking_id"}),
 	}
 	for _, r := range []string{"accepted", "duplicate", "rejected"} {
 		m.events.WithLabelValues(r) // present at 0 from the start
 	}
 	m.reg.MustRegister(m.requests, m.duration, m.events, m.limited, m.commits, m.commitTime, m.commitBatch,
-		m.checkpoints, m.ckptTime, m.walFrames,
+		m.checkpoints, m.ckptTime, m.walFrames, m.relayed, m.relayRetry, m.relayLag, m.relayAge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if queueDepth != nil {
 		m.WatchQueue(queueDepth)
@@ -136,4 +152,25 @@ func (m *Metrics) Checkpointed(mode string, walFrames, backfilled int, d time.Du
 	m.checkpoints.WithLabelValues(mode, "ok").Inc()
 	m.ckptTime.WithLabelValues(mode).Observe(d.Seconds())
 	m.walFrames.Set(float64(walFrames))
+}
+
+// Relayed implements relay.Observer.
+func (m *Metrics) Relayed(trackingID string, events int) {
+	m.relayed.WithLabelValues(trackingID, "relayed").Add(float64(events))
+}
+
+// Refused implements relay.Observer.
+func (m *Metrics) Refused(trackingID string, events int) {
+	m.relayed.WithLabelValues(trackingID, "refused").Add(float64(events))
+}
+
+// Retried implements relay.Observer.
+func (m *Metrics) Retried(trackingID, reason string) {
+	m.relayRetry.WithLabelValues(trackingID, reason).Inc()
+}
+
+// Lag implements relay.Observer.
+func (m *Metrics) Lag(trackingID string, events int64, age time.Duration) {
+	m.relayLag.WithLabelValues(trackingID).Set(float64(events))
+	m.relayAge.WithLabelValues(trackingID).Set(age.Seconds())
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/base64"
 	"strings"
 
 	"github.com/tracklet/tracklet/server"
@@ -16,6 +17,20 @@ func NewTrackingID() string {
 	var b [13]byte
 	rand.Read(b[:]) // never fails (crypto/rand panics on a broken source)
 	return "tk_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))[:20]
+}
+
+// NewAccessKey returns a fresh random access key in AWS's shape: an id of
+// "AKTK" and 16 base32 characters (80 bits, 20 characters as AWS's), and a
+// 40-character secret of 240 bits.
+func NewAccessKey() *server.AccessKey {
+	var id [10]byte
+	var secret [30]byte
+	rand.Read(id[:])
+	rand.Read(secret[:])
+	return &server.AccessKey{
+		ID:     "AKTK" + base32.StdEncoding.EncodeToString(id[:])[:16],
+		Secret: base64.StdEncoding.EncodeToString(secret[:]),
+	}
 }
 
 // CreateTracker stores a new tracker with the given name and allowed
@@ -58,6 +73,14 @@ func (db *DB) Trackers(ctx context.Context) ([]*server.Tracker, error) {
 // tracker's events are refused as if it did not exist.
 func (db *DB) SetTrackerDisabled(ctx context.Context, id string, disabled bool) error {
 	err := sqlstore.SetTrackerDisabled(ctx, db.write, id, disabled)
+	db.trackers.forget(id)
+	return err
+}
+
+// SetTrackerSigV4 makes a tracker require AWS SigV4 with key on /events,
+// or (key nil) stop requiring it.
+func (db *DB) SetTrackerSigV4(ctx context.Context, id string, key *server.AccessKey) error {
+	err := sqlstore.SetTrackerSigV4(ctx, db.write, id, key)
 	db.trackers.forget(id)
 	return err
 }

@@ -43,7 +43,7 @@ func InsertTracker(ctx context.Context, q Querier, t *server.Tracker) error {
 	return nil
 }
 
-const trackerColumns = `id, name, origins, disabled, created_at_ms`
+const trackerColumns = `id, name, origins, disabled, created_at_ms, sigv4_access_key_id, sigv4_secret_access_key`
 
 // Tracker reads the tracker with trackingId id, or returns
 // server.ErrTrackerNotFound.
@@ -86,9 +86,14 @@ func scanTracker(s Scanner) (*server.Tracker, error) {
 		origins   string
 		disabled  int64
 		createdMs int64
+		keyID     sql.NullString
+		secret    sql.NullString
 	)
-	if err := s.Scan(&t.ID, &t.Name, &origins, &disabled, &createdMs); err != nil {
+	if err := s.Scan(&t.ID, &t.Name, &origins, &disabled, &createdMs, &keyID, &secret); err != nil {
 		return nil, err
+	}
+	if keyID.Valid && secret.Valid {
+		t.SigV4 = &server.AccessKey{ID: keyID.String, Secret: secret.String}
 	}
 	if err := json.Unmarshal([]byte(origins), &t.Origins); err != nil {
 		return nil, fmt.Errorf("tracker %s: origins %q: %w", t.ID, origins, err)
@@ -108,6 +113,25 @@ func SetTrackerDisabled(ctx context.Context, q Querier, id string, disabled bool
 	res, err := q.ExecContext(ctx, `UPDATE trackers SET disabled = ? WHERE id = ?`, flag, id)
 	if err != nil {
 		return fmt.Errorf("disable tracker: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return server.ErrTrackerNotFound
+	}
+	return nil
+}
+
+// SetTrackerSigV4 makes the tracker id require AWS SigV4 signatures made
+// with key, or (key nil) no longer require them. It returns
+// server.ErrTrackerNotFound for an unknown id.
+func SetTrackerSigV4(ctx context.Context, q Querier, id string, key *server.AccessKey) error {
+	var keyID, secret any
+	if key != nil {
+		keyID, secret = key.ID, key.Secret
+	}
+	res, err := q.ExecContext(ctx,
+		`UPDATE trackers SET sigv4_access_key_id = ?, sigv4_secret_access_key = ? WHERE id = ?`, keyID, secret, id)
+	if err != nil {
+		return fmt.Errorf("set tracker access key: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return server.ErrTrackerNotFound

@@ -1,62 +1,23 @@
 package tracker
 
-import (
-	"errors"
-	"math"
-	"strconv"
-
-	"github.com/tracklet/tracklet/event"
-)
+import "github.com/tracklet/tracklet/event"
 
 // The browser writes every event twice as JSON: into storage when it is
-// tracked and into its request when it is sent. encoding/json does that
-// by reflection, which in WebAssembly cost a third of the main thread's
-// time for a burst of events. These encoders write the same bytes as
-// json.Marshal (encode_test.go holds them to it) without reflection.
-
-var errNotFinite = errors.New("json: unsupported value: a number that is not finite")
-
-// MarshalRequest is json.Marshal(req).
-func MarshalRequest(req event.Request) ([]byte, error) {
-	b := make([]byte, 0, 128+len(req.EventList)*320)
-	b = append(b, `{"trackingId":`...)
-	b = appendString(b, req.TrackingID)
-	b = append(b, `,"sessionId":`...)
-	b = appendString(b, req.SessionID)
-	if req.UserID != nil {
-		b = append(b, `,"userId":`...)
-		b = appendString(b, *req.UserID)
-	}
-	b = append(b, `,"eventList":`...)
-	if req.EventList == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range req.EventList {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var err error
-			if b, err = appendEvent(b, &req.EventList[i]); err != nil {
-				return nil, err
-			}
-		}
-		b = append(b, ']')
-	}
-	return append(b, '}'), nil
-}
+// tracked and into its request when it is sent (event.MarshalRequest).
+// MarshalRecord writes the first without reflection, as event's encoders
+// do, for the same reason: see event/encode.go.
 
 // MarshalRecord is json.Marshal(r).
 func MarshalRecord(r Record) ([]byte, error) {
 	b := make([]byte, 0, 384)
 	b = append(b, `{"s":`...)
-	b = appendString(b, r.SessionID)
+	b = event.AppendJSONString(b, r.SessionID)
 	if r.UserID != "" {
 		b = append(b, `,"u":`...)
-		b = appendString(b, r.UserID)
+		b = event.AppendJSONString(b, r.UserID)
 	}
 	b = append(b, `,"e":`...)
-	b, err := appendEvent(b, &r.Event)
+	b, err := event.AppendEvent(b, &r.Event)
 	if err != nil {
 		return nil, err
 	}
@@ -67,79 +28,3 @@ func MarshalRecord(r Record) ([]byte, error) {
 	}
 	return append(b, `"}`...), nil
 }
-
-func appendEvent(b []byte, e *event.Event) ([]byte, error) {
-	b = append(b, '{')
-	if e.EventID != nil {
-		b = append(b, `"eventId":`...)
-		b = appendString(b, *e.EventID)
-		b = append(b, ',')
-	}
-	b = append(b, `"eventType":`...)
-	b = appendString(b, e.EventType)
-	if e.EventValue != nil {
-		b = append(b, `,"eventValue":`...)
-		var err error
-		if b, err = appendFloat(b, *e.EventValue); err != nil {
-			return nil, err
-		}
-	}
-	if e.ItemID != nil {
-		b = append(b, `,"itemId":`...)
-		b = appendString(b, *e.ItemID)
-	}
-	if len(e.Impression) > 0 {
-		b = append(b, `,"impression":[`...)
-		for i, s := range e.Impression {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, s)
-		}
-		b = append(b, ']')
-	}
-	if e.RecommendationID != nil {
-		b = append(b, `,"recommendationId":`...)
-		b = appendString(b, *e.RecommendationID)
-	}
-	if e.MetricAttribution != nil {
-		b = append(b, `,"metricAttribution":{"eventAttributionSource":`...)
-		b = appendString(b, e.MetricAttribution.EventAttributionSource)
-		b = append(b, '}')
-	}
-	if e.Properties != nil {
-		b = append(b, `,"properties":`...)
-		b = appendString(b, *e.Properties)
-	}
-	b = append(b, `,"sentAt":`...)
-	b, err := e.SentAt.AppendJSON(b)
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '}'), nil
-}
-
-// appendFloat writes f as encoding/json does: like JavaScript's
-// Number.prototype.toString.
-func appendFloat(b []byte, f float64) ([]byte, error) {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return nil, errNotFinite
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// e-09 → e-9
-		n := len(b)
-		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b, nil
-}
-
-// appendString quotes s as encoding/json does, HTML escaping included.
-func appendString(b []byte, s string) []byte { return event.AppendJSONString(b, s) }

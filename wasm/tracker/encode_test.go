@@ -60,7 +60,7 @@ func TestMarshalMatchesEncodingJSON(t *testing.T) {
 		if rng.IntN(5) == 0 {
 			req.EventList = []event.Event{}
 		}
-		same(t, req, MarshalRequest)
+		same(t, req, event.MarshalRequest)
 	}
 }
 
@@ -82,7 +82,7 @@ func same[T any](t *testing.T, v T, marshal func(T) ([]byte, error)) {
 func TestMarshalRefusesWhatJSONCannotHold(t *testing.T) {
 	for _, f := range []float64{math.NaN(), math.Inf(1)} {
 		ev := event.Event{EventType: "E", EventValue: event.Float(f), SentAt: 1}
-		if _, err := MarshalRequest(event.Request{EventList: []event.Event{ev}}); err == nil {
+		if _, err := event.MarshalRequest(event.Request{EventList: []event.Event{ev}}); err == nil {
 			t.Errorf("eventValue %v: no error", f)
 		}
 		if _, err := MarshalRecord(Record{Event: event.Event{EventType: "E", SentAt: event.Timestamp(f)}}); err == nil {

@@ -106,6 +106,26 @@ async function loadTrackers() {
   const body = await api("/v1/trackers");
   state.trackers = body.trackers || [];
   renderTrackers();
+  loadRelay();
+}
+
+// loadRelay reads each tracker's relay to Personalize (GET /v1/relay).
+function loadRelay() {
+  guard(api("/v1/relay").then((body) => {
+    state.relay = Object.fromEntries((body.links || []).map((l) => [l.trackingId, l]));
+    renderTrackers();
+  }));
+}
+
+// relayCell is one tracker's relay state: not linked, or its state (idle,
+// relaying, retrying) with what it sent, refused and has left to send.
+function relayCell(t) {
+  const l = (state.relay || {})[t.trackingId];
+  if (!l) return el("span", { className: "muted", textContent: "not linked" });
+  const text = l.state + " · " + fmtCount(l.relayed) + " relayed, " + fmtCount(l.refused) + " refused, " +
+    fmtCount(l.pending) + " pending";
+  return el("span", { className: "relay-" + l.state, textContent: text,
+    title: l.personalizeTrackingId + " at " + l.url + (l.lastError ? "\nlast error: " + l.lastError : "") });
 }
 
 function renderTrackers() {
@@ -120,6 +140,7 @@ function renderTrackers() {
       el("td", {}, t.name || ""),
       el("td", { className: "mono" }, t.trackingId),
       el("td", {}, (t.origins || []).join(", ") || el("span", { className: "muted", textContent: "any origin" })),
+      el("td", { className: "relay" }, relayCell(t)),
       el("td", {}, show));
   }));
 }
@@ -198,6 +219,7 @@ function refreshStats() {
   const q = "?tracker=" + encodeURIComponent(id);
   guard(api("/v1/dashboard/stats" + q).then((s) => { if (id === state.tracker) renderStats(s); }));
   guard(api("/v1/dashboard/rejected" + q + "&limit=50").then((r) => { if (id === state.tracker) renderRejected(r.rejected || []); }));
+  loadRelay();
 }
 
 // statsSoon refreshes the numbers shortly after live events arrive, at most

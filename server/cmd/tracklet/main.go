@@ -5,6 +5,9 @@
 //	tracklet tracker create --name N [--origin URL]...
 //	tracklet tracker list
 //	tracklet tracker disable|enable ID
+//	tracklet tracker sigv4 ID [--access-key-id K --secret-access-key S | --off]
+//	tracklet tracker relay ID --personalize-tracking-id P --region R [--endpoint URL] | --off
+//	tracklet relay status [--tracking-id T]
 //	tracklet export --tracking-id T [--format ndjson|csv] [--since T] [--until T]
 //	tracklet rejected [--tracking-id T] [--limit N]
 //	tracklet backup -o FILE
@@ -33,6 +36,10 @@ Usage:
   tracklet tracker create --name N [--origin URL]...
   tracklet tracker list
   tracklet tracker disable ID         refuse the tracker's events (enable undoes it)
+  tracklet tracker sigv4 ID           require AWS SigV4 on /events (prints new keys, or give yours)
+  tracklet tracker relay ID --personalize-tracking-id P --region R [--endpoint URL]
+                                      relay the tracker's events to Amazon Personalize
+  tracklet relay status               what the relay sent, what Personalize refused and why
   tracklet export --tracking-id T [--format ndjson|csv] [--since T] [--until T]
   tracklet rejected [--tracking-id T] [--limit N]
   tracklet backup -o FILE             a consistent copy of --db, while the collector runs
@@ -72,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return rejectedCmd(ctx, args, stdout, stderr)
 	case "backup":
 		return backupCmd(ctx, args, stdout, stderr)
+	case "relay":
+		return relayCmd(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

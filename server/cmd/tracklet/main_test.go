@@ -72,7 +72,15 @@ var listening = regexp.MustCompile(`listening on (https?://\S+)\n`)
 
 func startCollector(t *testing.T, args ...string) *collector {
 	t.Helper()
-	return startCommand(t, exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...))
+	return startCollectorEnv(t, nil, args...)
+}
+
+// startCollectorEnv starts a collector with env added to the environment.
+func startCollectorEnv(t *testing.T, env []string, args ...string) *collector {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	return startCommand(t, cmd)
 }
 
 // startCommand starts cmd, a collector, and waits until it listens.

@@ -10,8 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/config"
 	"golang.org/x/time/rate"
 
 	"github.com/tracklet/tracklet/server"
@@ -19,6 +21,8 @@ import (
 	trackhttp "github.com/tracklet/tracklet/server/http"
 	"github.com/tracklet/tracklet/server/live"
 	"github.com/tracklet/tracklet/server/metrics"
+	"github.com/tracklet/tracklet/server/relay"
+	"github.com/tracklet/tracklet/server/sigv4"
 	"github.com/tracklet/tracklet/server/sqlite"
 	"github.com/tracklet/tracklet/web"
 )
@@ -53,6 +57,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tlsKey := fs.String("tls-key", "", "the private key of --tls-cert, a PEM `file`")
 	h2c := fs.Bool("h2c", false, "without TLS, also take HTTP/2 with prior knowledge (h2c), for a reverse proxy that speaks it")
 	retention := fs.Duration("retention", 0, "delete events received longer ago than this `duration` (e.g. 2160h for 90 days), in the background; 0 keeps them forever")
+	relayOn := fs.Bool("relay", true, "relay the events of trackers linked to Amazon Personalize (tracklet tracker relay), with the AWS SDK's credentials")
+	relayPoll := fs.Duration("relay-poll", time.Second, "how often the relay looks for new events and links")
+	relayBackoff := fs.Duration("relay-backoff", relay.DefaultBackoff.Base, "the relay's first wait after a failed PutEvents (doubling, with jitter)")
+	relayBackoffMax := fs.Duration("relay-backoff-max", relay.DefaultBackoff.Max, "the relay's longest wait between retries")
 	var timeouts timeoutFlags
 	fs.DurationVar(&timeouts.readHeader, "read-header-timeout", 5*time.Second, "time a client has to send the request headers")
 	fs.DurationVar(&timeouts.read, "read-timeout", 30*time.Second, "time a client has to send the whole request")
@@ -115,6 +123,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Rejected:     db,
 		Admin:        db,
 		AdminToken:   *adminToken,
+		SigV4:        sigv4.Verifier{},
 		Assets:       web.Dist(),
 		LoaderMaxAge: cmp.Or(*loaderMaxAge, -1), // the flag's 0 is "always revalidate"
 		Logger:       log,
@@ -146,7 +155,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer stopFeed()
 	go feed.Run(feedCtx)
 	cfg.Dashboard = trackhttp.NewDashboard(trackhttp.DashboardConfig{
-		Store: db, Feed: feed, AdminToken: *adminToken, Page: web.Dashboard(), Logger: log})
+		Store: db, Feed: feed, AdminToken: *adminToken, Page: web.Dashboard(), Logger: log, Relay: relay.Admin{Store: db}})
+
+	stopRelay := func() {}
+	if *relayOn {
+		if stopRelay, err = startRelay(ctx, db, m, log, *relayPoll, relay.Backoff{Base: *relayBackoff, Max: *relayBackoffMax}); err != nil {
+			return err
+		}
+		defer stopRelay() // on an early return; idempotent
+	}
 
 	srv := newServer(trackhttp.NewHandler(cfg), timeouts, log)
 	srv.RegisterOnShutdown(stopFeed) // open streams end, so Shutdown need not wait for them
@@ -210,11 +227,35 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	stopRelay() // before the database closes under it; what it sent unconfirmed is sent again next time
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// startRelay runs the relay to Personalize until the returned function is
+// called. Credentials come from the AWS SDK's default chain; they are
+// looked up only when a linked tracker has events to send.
+func startRelay(ctx context.Context, db *sqlite.DB, m *metrics.Metrics, log *slog.Logger, poll time.Duration, backoff relay.Backoff) (func(), error) {
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("relay: AWS configuration: %w", err)
+	}
+	cfg := relay.Config{Store: db, Sender: &relay.Personalize{Credentials: awsCfg.Credentials},
+		Logger: log, Poll: poll, Backoff: backoff}
+	if m != nil {
+		cfg.Observer = m
+	}
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		relay.New(cfg).Run(rctx)
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { cancel(); <-done }) }, nil
 }
 
 // timeoutFlags bound how long slow clients may hold a connection.

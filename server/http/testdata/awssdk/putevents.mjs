@@ -9,6 +9,7 @@ import {
   PersonalizeEventsClient,
   PutEventsCommand,
 } from "@aws-sdk/client-personalize-events";
+import { report } from "./report.mjs";
 
 const [url, trackingId] = process.argv.slice(2);
 if (!url || !trackingId) {
@@ -64,15 +65,5 @@ for (const [endpoint, call, input] of calls) {
   if (call === "long-properties" && input.eventList[0].properties.length !== 2000) {
     throw new Error("long-properties is not 2000 characters");
   }
-  const c = client(endpoint);
-  let line;
-  try {
-    const out = await c.send(new PutEventsCommand(input));
-    line = { call, ok: true, status: out.$metadata.httpStatusCode };
-  } catch (err) {
-    line = { call, ok: false, name: err.name, message: err.message, status: err.$metadata?.httpStatusCode };
-  } finally {
-    c.destroy();
-  }
-  console.log(JSON.stringify(line));
+  await report(call, client(endpoint), new PutEventsCommand(input));
 }
