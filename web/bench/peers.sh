@@ -84,9 +84,9 @@ done
 
 mkdir -p "$out"
 shopt -s nullglob
-results=(results/*.json)
+results=(results/bench2-*.json results/lowend-*.json results/lighthouse-*.json)
 [ ${#results[@]} -gt 0 ] || die "the benches wrote no results"
-cp "${results[@]}" "$out/"
+cp "${results[@]}" results/sizes.json "$out/"
 json=()
 for f in "${results[@]}"; do json+=("$out/${f#results/}"); done
 node summarize2.mjs "${json[@]}" >"$out/details.md"
