@@ -170,6 +170,9 @@ func packages(tags, pattern string) (map[string]string, error) {
 	return pkgs, nil
 }
 
+// generated is the row of functions that belong to no package.
+const generated = "(generated and assembly)"
+
 // sanitize is how cmd/link writes names into the wasm name section.
 var sanitize = regexp.MustCompile(`[^\w.]`)
 
@@ -178,7 +181,8 @@ var sanitize = regexp.MustCompile(`[^\w.]`)
 // the longest known package prefix followed by a dot, cut to its first depth
 // path elements when depth > 0. The equality and hash functions the
 // compiler generates for a type count for the type's package; a name that
-// matches no package (linker-generated code) is its own row.
+// matches no package (equality functions of unnamed types, the runtime's
+// assembly, the wasm entry points) counts as generated.
 func packageOf(pkgs map[string]string, sym string, depth int) string {
 	sym = strings.TrimPrefix(sym, "type_.eq.")
 	sym = strings.TrimPrefix(sym, "type_.hash.")
@@ -191,8 +195,7 @@ func packageOf(pkgs map[string]string, sym string, depth int) string {
 		}
 	}
 	if path == "" {
-		path, _, _ = strings.Cut(sym, ".")
-		return "(" + path + ")"
+		return generated
 	}
 	if depth > 0 {
 		if parts := strings.Split(path, "/"); len(parts) > depth {
