@@ -15,9 +15,10 @@ GOWASM    := $(shell $(GO) env GOROOT)/lib/wasm
 # (-170 KB brotli); no inlining (-gcflags=all=-l) trades a little speed for
 # another 150 KB. `make build` prints what users download.
 WASMTAGS  := validator_novalidatefn
-WASMFLAGS := -trimpath -tags $(WASMTAGS) -gcflags=all=-l -ldflags="-s -w"
+WASMBUILD := -trimpath -tags $(WASMTAGS) -gcflags=all=-l
+WASMFLAGS := $(WASMBUILD) -ldflags="-s -w"
 
-.PHONY: all build wasm run test test-go test-wasm bench worker worker-dev clean
+.PHONY: all build wasm wasm-size run test test-go test-wasm bench bench-peers worker worker-dev clean
 
 all: build
 
@@ -31,6 +32,13 @@ wasm:
 	cp $(GOWASM)/wasm_exec.js $(DIST)/wasm_exec.js
 	cp js/tracklet.js js/tracklet.mjs $(DIST)/
 	$(GO) run ./web/cmd/compress $(DIST)
+
+## wasm-size: each Go package's share of tracklet.wasm, from a build that
+## differs from `make wasm` only by keeping the function names (no -s)
+wasm-size:
+	@mkdir -p bin
+	GOOS=js GOARCH=wasm $(GO) build $(WASMBUILD) -ldflags="-w" -o bin/tracklet-names.wasm ./wasm
+	$(GO) run ./web/cmd/wasmsize -tags $(WASMTAGS) -pkg ./wasm bin/tracklet-names.wasm
 
 ## run: the collector with the demo site on an embedded SQLite file
 run: build
@@ -47,11 +55,19 @@ test-go:
 test-wasm:
 	PATH="$(GOWASM):$$PATH" GOOS=js GOARCH=wasm $(GO) test -tags $(WASMTAGS) -count=1 ./event/... ./wasm/...
 
-## bench: Go benchmarks (browser, worker, codec) and the collector's load generator
+## bench: Go benchmarks (browser, worker, codec), the collector's load
+## generator, and Tracklet beside the peer trackers (bench-peers)
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem -timeout 20m ./...
 	$(GO) run ./server/cmd/tracklet-load -duration 5s
 	$(GO) run ./server/cmd/tracklet-load -duration 5s -ids v4
+	$(MAKE) bench-peers
+
+## bench-peers: ../shared/peerbench on bin/tracklet: burst, low-end cold visit
+## and Lighthouse mobile, peers in the same run; one Markdown table (ROUNDS,
+## PEERS, BURST_PEERS, BENCHES, OUT: see web/bench/peers.sh)
+bench-peers: build
+	bash web/bench/peers.sh
 
 ## worker: the Cloudflare Worker (server/worker/build), with the browser module as its static assets
 worker: wasm
