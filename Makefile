@@ -29,7 +29,7 @@ build: wasm
 wasm:
 	GOOS=js GOARCH=wasm $(GO) build $(WASMFLAGS) -o $(DIST)/tracklet.wasm ./wasm
 	cp $(GOWASM)/wasm_exec.js $(DIST)/wasm_exec.js
-	cp js/tracklet.js js/tracklet.mjs $(DIST)/
+	cp js/tracklet.js js/tracklet.mjs js/tracklet-sender.js $(DIST)/
 	$(GO) run ./web/cmd/compress $(DIST)
 
 ## run: the collector with the demo site on an embedded SQLite file
