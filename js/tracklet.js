@@ -54,7 +54,9 @@
   function listen(target, type, f, opts) { apply(addListener, target, [type, f, opts]); }
   function resolved() { return new P(function (res) { res(); }); }
 
-  var lastMs = 0, seq = 0, pool = null, poolAt = 16; // newID's state
+  var lastMs = 0, seq = 0, pool = null, poolAt = 64; // newID's state
+  var hexByte = [];
+  for (var hb = 0; hb < 256; hb++) hexByte[hb] = (hb < 16 ? "0" : "") + hb.toString(16);
   // The options a plain call may carry, and their types (see plainArgs).
   var plainOptions = {
     eventId: "string", itemId: "string", recommendationId: "string", metricAttribution: "string",
@@ -228,6 +230,7 @@
       var rec = record(c.c[0], c.c[1], c.c[2], c.t, c.s, c.u);
       journalAdd(rec);
       push(pending, { method: "track", args: [rec.type, rec.props, rec.opts], rec: rec });
+      tracksPending++;
     }
   }
 
@@ -242,7 +245,7 @@
     return {
       type: eventType, props: copy(properties), opts: opts, t: at,
       s: sessionId, u: userId, id: own ? opts.eventId : null,
-      plain: plainArgs(eventType, properties, opts), chunk: null, done: false, sending: false
+      plain: null, chunk: null, done: false, sending: false
     };
   }
 
@@ -307,11 +310,9 @@
     for (var j = 0; j < unwritten.length; j++) unwritten[j].done = true; // journalWrite counts them
   }
 
-  function pendingTracks() {
-    var n = 0;
-    for (var i = 0; i < pending.length; i++) if (pending[i].method === "track") n++;
-    return n;
-  }
+  // pendingTracks counts the track calls in pending.
+  var tracksPending = 0;
+  function pendingTracks() { return tracksPending; }
   function maxQueue() { return +config.maxQueue > 0 ? +config.maxQueue : 1000; }
 
   // ---- The API before the module runs ---------------------------------
@@ -339,6 +340,7 @@
     }
     var c = { method: "track", args: [rec.type, rec.props, rec.opts], rec: rec };
     push(pending, c);
+    tracksPending++;
     if (resolveWith === false) return undefined;
     return new P(function (resolve, reject) { c.resolve = resolve; c.reject = reject; });
   }
@@ -471,6 +473,7 @@
       if (calls[i].rec && !calls[i].rec.done) push(pending, calls[i]); // for the unload path
     }
     for (var j = 0; j < pending.length; j++) pending[j].method = "failed";
+    tracksPending = 0;
   }
 
   // ---- Leaving the page -----------------------------------------------
@@ -498,7 +501,7 @@
     if (consentState === "granted" && prefix) {
       for (var i = 0; i < pending.length; i++) {
         var rec = pending[i].rec;
-        if (rec && rec.plain && rec.id && !rec.done && !rec.sending && !sendOne(pending[i])) break;
+        if (rec && rec.id && !rec.done && !rec.sending && isPlain(rec) && !sendOne(pending[i])) break;
       }
     }
     if (how === "gone") storageDo(function () { store.removeItem(prefix + "t:" + tab); });
@@ -528,6 +531,7 @@
       if (!resp.ok) return; // the module, here or on a later page, tries again
       // Delivered: the module need not see it.
       journalDone(rec);
+      if (c.method === "track") tracksPending--;
       c.method = "noop";
       if (c.resolve) c.resolve(rec.id);
     }, function () {
@@ -770,11 +774,11 @@
   // the events in its own store when it returns: the journal lets them go.
   function hand(a, batch) {
     for (var i = 0; i < batch.length;) {
-      var isPlain = !!a.trackJSON && batch[i].rec.plain;
+      var asJSON = !!a.trackJSON && isPlain(batch[i].rec);
       var j = i + 1;
-      while (j < batch.length && (!!a.trackJSON && batch[j].rec.plain) === isPlain) j++;
+      while (j < batch.length && (!!a.trackJSON && isPlain(batch[j].rec)) === asJSON) j++;
       var run = batch.slice(i, j);
-      if (!isPlain || !handJSON(a, run)) a.trackMany(run);
+      if (!asJSON || !handJSON(a, run)) a.trackMany(run);
       i = j;
     }
     for (var k = 0; k < batch.length; k++) journalDone(batch[k].rec);
@@ -802,6 +806,10 @@
   // (undefined members, -0, NaN, Dates, nested objects, unknown options)
   // is left to trackMany, which judges the JS values themselves, and is
   // never formed into an event by the loader.
+  function isPlain(rec) {
+    if (rec.plain === null) rec.plain = plainArgs(rec.type, rec.props, rec.opts); // the copies, as at the call
+    return rec.plain;
+  }
   function plainArgs(eventType, properties, options) {
     return (typeof eventType === "string" || eventType == null) && plainObject(properties, plainScalar) && plainObject(options, plainOption);
   }
@@ -856,6 +864,7 @@
   function replay() {
     var queued = pending;
     pending = [];
+    tracksPending = 0;
     for (var i = 0; i < queued.length; i++) replayOne(queued[i]);
   }
   function replayOne(c) {
@@ -942,26 +951,19 @@
       seq = 0;
       lastMs = ms;
     }
-    if (poolAt >= 16) {
-      pool = new Uint8Array(16 * 8);
+    if (poolAt >= 64) {
+      pool = new Uint8Array(64 * 8);
       if (randomValues) apply(randomValues, crypto, [pool]);
       else for (var r = 0; r < pool.length; r++) pool[r] = mathFloor(Math.random() * 256);
       poolAt = 0;
     }
-    var b = [];
     var hi = mathFloor(ms / 0x10000), lo = ms % 0x10000;
-    push(b, (hi >>> 24) & 0xff); push(b, (hi >>> 16) & 0xff); push(b, (hi >>> 8) & 0xff); push(b, hi & 0xff);
-    push(b, lo >>> 8); push(b, lo & 0xff);
-    push(b, 0x70 | (seq >>> 8)); push(b, seq & 0xff);
     var o = poolAt++ * 8;
-    push(b, 0x80 | (pool[o] & 0x3f));
-    for (var k = 1; k < 8; k++) push(b, pool[o + k]);
-    var hex = "";
-    for (var h = 0; h < 16; h++) {
-      if (h === 4 || h === 6 || h === 8 || h === 10) hex += "-";
-      hex += (b[h] < 16 ? "0" : "") + b[h].toString(16);
-    }
-    return hex;
+    return hexByte[(hi >>> 24) & 0xff] + hexByte[(hi >>> 16) & 0xff] + hexByte[(hi >>> 8) & 0xff] + hexByte[hi & 0xff] +
+      "-" + hexByte[lo >>> 8] + hexByte[lo & 0xff] +
+      "-" + hexByte[0x70 | (seq >>> 8)] + hexByte[seq & 0xff] +
+      "-" + hexByte[0x80 | (pool[o] & 0x3f)] + hexByte[pool[o + 1]] +
+      "-" + hexByte[pool[o + 2]] + hexByte[pool[o + 3]] + hexByte[pool[o + 4]] + hexByte[pool[o + 5]] + hexByte[pool[o + 6]] + hexByte[pool[o + 7]];
   }
 
   // privacySignal reports whether the browser sends Global Privacy Control
