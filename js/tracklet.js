@@ -168,7 +168,6 @@
     if (!config.sessionId) config.sessionId = session.id; // the module continues it
     heartbeat();
     setI(heartbeat, heartbeatMs);
-    claim();
   }
 
   // savedSession continues the site's session unless it has been idle for
@@ -195,7 +194,8 @@
   }
 
   // claim takes the journal records of pages of this site that are gone
-  // and queues them for the module, re-journaled as this page's.
+  // and queues them for the module, re-journaled as this page's. It runs
+  // after the page's load event, before the module is fetched.
   function claim() {
     var names = [];
     storageDo(function () {
@@ -660,6 +660,9 @@
   // to done, or the reason it cannot start to fail.
   function start(done, fail) {
     afterLoad(function () {
+      // The journals of the site's pages that are gone, taken after load:
+      // reading them costs the page nothing before it has loaded.
+      claim();
       started = true;
       // Go's runtime glue and the module download (and the module
       // compiles) side by side: neither needs the other until instantiate.
