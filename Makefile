@@ -30,7 +30,7 @@ build: wasm
 wasm:
 	GOOS=js GOARCH=wasm $(GO) build $(WASMFLAGS) -o $(DIST)/tracklet.wasm ./wasm
 	cp $(GOWASM)/wasm_exec.js $(DIST)/wasm_exec.js
-	cp js/tracklet.js js/tracklet.mjs $(DIST)/
+	cp js/tracklet.js js/tracklet.mjs js/tracklet-sender.js $(DIST)/
 	$(GO) run ./web/cmd/compress $(DIST)
 
 ## wasm-size: each Go package's share of tracklet.wasm, from a build that

@@ -51,8 +51,9 @@ func dist(t *testing.T) string {
 		}
 		for src, dst := range map[string]string{
 			filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"): "wasm_exec.js",
-			"tracklet.js":  "tracklet.js",
-			"tracklet.mjs": "tracklet.mjs",
+			"tracklet.js":        "tracklet.js",
+			"tracklet.mjs":       "tracklet.mjs",
+			"tracklet-sender.js": "tracklet-sender.js",
 		} {
 			b, err := os.ReadFile(src)
 			if err != nil {

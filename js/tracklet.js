@@ -5,13 +5,16 @@
  *
  * and, to keep calls made before this script has run, put this line before it:
  *
- *   <script>window.tracklet=window.tracklet||{q:[]};["init","track","identify","reset","flush","consent","optIn","optOut","on"].forEach(function(m){window.tracklet[m]=window.tracklet[m]||function(){window.tracklet.q.push([m,arguments])}})</script>
+ *   <script>window.tracklet=window.tracklet||{q:[]};["init","track","identify","reset","flush","consent","optIn","optOut","on"].forEach(function(m){window.tracklet[m]=window.tracklet[m]||function(){window.tracklet.q.push([m,arguments,Date.now()])}})</script>
  *
- * The loader installs window.tracklet at once; every call made before the
- * WebAssembly module runs is queued and replayed in order. It loads
- * wasm_exec.js and tracklet.wasm from its own directory only after the
- * page's load event, when the browser is idle, so the page never waits for
- * the tracker. Without data-tracking-id it waits for tracklet.init({...}).
+ * The loader installs window.tracklet at once. Every track call is durable
+ * from the moment it is made: it gets its eventId and sentAt at the call
+ * and goes into a journal in localStorage (see "The journal" below), so a
+ * visitor who leaves before the WebAssembly module runs loses nothing. The
+ * loader loads wasm_exec.js and tracklet.wasm from its own directory only
+ * after the page's load event, at low priority, so the page never waits
+ * for the tracker; calls made meanwhile are replayed to the module in
+ * order. Without data-tracking-id it waits for tracklet.init({...}).
  */
 (function () {
   "use strict";
@@ -19,7 +22,46 @@
   var d = document;
   // What the loader costs the page before its load event: this synchronous
   // part is all of it (the module starts later). `make bench` reads it.
-  var startedAt = w.performance && performance.now();
+  var perf = w.performance;
+  var startedAt = perf && perf.now();
+
+  // The loader's own references to what it uses: a page that replaces
+  // Array.prototype.forEach, Promise.prototype.then or window.fetch later
+  // must not break the tracker (nor see the tracker's data).
+  var O = Object;
+  var apply = Reflect.apply;
+  var keysOf = O.keys;
+  var protoOf = O.getPrototypeOf;
+  var hasOwn = O.prototype.hasOwnProperty;
+  var isArray = Array.isArray;
+  var stringify = JSON.stringify;
+  var parseJSON = JSON.parse;
+  var P = w.Promise;
+  var promiseThen = P.prototype.then;
+  var nativeFetch = w.fetch;
+  var now = Date.now;
+  var mathTrunc = Math.trunc, mathFloor = Math.floor, mathAbs = Math.abs;
+  var setT = w.setTimeout, setI = w.setInterval;
+  var microtask = w.queueMicrotask;
+  var Err = Error;
+  var crypto = w.crypto;
+  var randomValues = crypto && crypto.getRandomValues;
+  var addListener = w.addEventListener;
+  var ownForEach = Array.prototype.forEach;
+  function then(p, ok, fail) { return apply(promiseThen, p, [ok, fail]); }
+  function push(list, v) { list[list.length] = v; }
+  function call(f, args) { return apply(f, null, args); }
+  function listen(target, type, f, opts) { apply(addListener, target, [type, f, opts]); }
+  function resolved() { return new P(function (res) { res(); }); }
+
+  var lastMs = 0, seq = 0, pool = null, poolAt = 64; // newID's state
+  var hexByte = [];
+  for (var hb = 0; hb < 256; hb++) hexByte[hb] = (hb < 16 ? "0" : "") + hb.toString(16);
+  // The options a plain call may carry, and their types (see plainArgs).
+  var plainOptions = {
+    eventId: "string", itemId: "string", recommendationId: "string", metricAttribution: "string",
+    eventValue: "number", sentAt: "number", impression: "strings"
+  };
 
   var t = w.tracklet = w.tracklet || {};
   if (t.ready) return; // the script is on the page twice: the first one wins
@@ -34,218 +76,782 @@
   // Settings from data- attributes (data-batch-size → batchSize); init()
   // may add to them before the module starts.
   var config = { endpoint: new URL(script.src).origin };
-  Object.keys(script.dataset).forEach(function (k) { config[k] = script.dataset[k]; });
+  var dataKeys = keysOf(script.dataset);
+  for (var i = 0; i < dataKeys.length; i++) config[dataKeys[i]] = script.dataset[dataKeys[i]];
   var started = false;
-  var gotInit; // resolves when the configuration is complete
-  var configured = new Promise(function (resolve) { gotInit = resolve; });
+  var begun = false; // the configuration is complete: the module is on its way
 
-  // Calls waiting for the module: {method, args, resolve, reject}. resolve
-  // is missing for calls queued by the snippet, which returned nothing.
+  // Calls waiting for the module, in order: {method, args, resolve,
+  // reject, rec}; rec is a track call's journal record. resolve is missing
+  // for calls queued by the snippet or claimed from the journal, which
+  // nobody awaits.
   var pending = [];
+  var failure = null; // why the module could not start, once it could not
+  var api = null; // the module's functions, once it runs
   var snippetCalls = t.q || [];
   t.q = [];
 
-  // Before the module runs, calls are queued; track and flush return a
+  // ---- The journal ---------------------------------------------------
+  //
+  // Every track call is a record {c: [eventType, properties, options], t:
+  // sentAt ms, s: sessionId, u: userId} in localStorage, under
+  //
+  //   tracklet:<trackingId>:j:<tab>:<n>   a JSON array of the records of
+  //                                        one task of this page
+  //
+  // written at the end of the task that made the calls (before any event
+  // that ends the page can run) and removed once the module has taken all
+  // of them into its own store, or the collector has acknowledged them.
+  // <tab> names this page; its lease (t:<tab>, which the module renews
+  // once it runs) tells other pages of the site that the records are
+  // taken. A page whose lease is gone (released on pagehide, or expired)
+  // leaves its records to the next page of the site, which replays them
+  // with the eventId and sentAt they were given at the call.
+  //
+  // Storage that throws (disabled, full) leaves the records in memory
+  // only; nothing is thrown into the page. Calls made while consent is
+  // pending or denied are not journaled, as the module saves nothing then.
+  var store = null;
+  var prefix = "";
+  var tab = newID();
+  var journal = { events: 0, bytes: 0, errors: 0, seq: 0 };
+  var unwritten = []; // records of this task, not yet written
+  var writeScheduled = false;
+  // Bounds of the journal: the module's queue and store defaults.
+  var maxJournalEvents = 1000;
+  var maxJournalBytes = 256 << 10;
+  // The module's lease: renewed every heartbeatMs, expired after leaseMs.
+  var heartbeatMs = 30000, leaseMs = 180000;
+  // sessionTimeoutMs is the module's default session timeout.
+  var sessionTimeoutMs = 30 * 60 * 1000;
+  // keepaliveBudget keeps keepalive bodies under the 64 KB that browsers
+  // allow in flight for all of a page's keepalive requests together.
+  var keepaliveBudget = 60 << 10;
+  var inflightBytes = 0;
+
+  var consentState = "granted";
+  var session = { id: "", user: "" };
+
+  // openStorage returns localStorage, or null where reading it throws
+  // (blocked storage, private modes) or it does not work.
+  function openStorage() {
+    try {
+      var ls = w.localStorage;
+      return ls && typeof ls.setItem === "function" ? ls : null;
+    } catch (e) {
+      return null;
+    }
+  }
+  function storageDo(f) {
+    if (!store) return false;
+    try {
+      f();
+      return true;
+    } catch (e) {
+      journal.errors++;
+      return false;
+    }
+  }
+
+  // setUp reads what the configuration decides: the storage, the consent
+  // state (opt-out, Global Privacy Control, data-consent) and the session.
+  function setUp() {
+    if (store || prefix) return;
+    prefix = "tracklet:" + config.trackingId + ":";
+    if (flag(config.storage, true)) store = openStorage();
+    consentState = config.consent === "pending" || config.consent === "denied" ? config.consent : "granted";
+    var optedOut = false;
+    storageDo(function () { optedOut = store.getItem(prefix + "optout") !== null; });
+    if (optedOut || (flag(config.respectGpc, false) && privacySignal())) consentState = "denied";
+    session.user = typeof config.userId === "string" ? config.userId : "";
+    session.id = typeof config.sessionId === "string" && config.sessionId ? config.sessionId : savedSession();
+    if (!config.sessionId) config.sessionId = session.id; // the module continues it
+    heartbeat();
+    setI(heartbeat, heartbeatMs);
+  }
+
+  // savedSession continues the site's session unless it has been idle for
+  // longer than the session timeout, and starts one otherwise.
+  function savedSession() {
+    var saved = null;
+    storageDo(function () { saved = parseJSON(store.getItem(prefix + "session") || "null"); });
+    var timeout = +config.sessionTimeout || sessionTimeoutMs;
+    if (saved && typeof saved.id === "string" && saved.id && now() - saved.last <= timeout) return saved.id;
+    return saveSession(newID());
+  }
+  function saveSession(id) {
+    storageDo(function () { store.setItem(prefix + "session", stringify({ id: id, last: now() })); });
+    return id;
+  }
+
+  // heartbeat renews the lease until the module runs, which renews it
+  // from then on.
+  function heartbeat() {
+    if (!api) takeLease();
+  }
+  function takeLease() {
+    storageDo(function () { store.setItem(prefix + "t:" + tab, "" + now()); });
+  }
+
+  // claim takes the journal records of pages of this site that are gone
+  // and queues them for the module, re-journaled as this page's. It runs
+  // after the page's load event, before the module is fetched.
+  function claim() {
+    var names = [];
+    storageDo(function () {
+      for (var i = 0; i < store.length; i++) {
+        var k = store.key(i);
+        if (typeof k === "string" && k.slice(0, prefix.length) === prefix) push(names, k.slice(prefix.length));
+      }
+    });
+    var alive = {};
+    for (var i = 0; i < names.length; i++) {
+      if (names[i].slice(0, 2) !== "t:") continue;
+      var beat = 0;
+      storageDo(function () { beat = +store.getItem(prefix + names[i]); });
+      if (now() - beat <= leaseMs) alive[names[i].slice(2)] = true;
+    }
+    var claimed = [];
+    for (var j = 0; j < names.length; j++) {
+      var parts = names[j].split(":");
+      if (parts[0] !== "j" || parts.length !== 3 || alive[parts[1]]) continue;
+      var records = null;
+      storageDo(function () { records = parseJSON(store.getItem(prefix + names[j])); });
+      storageDo(function () { store.removeItem(prefix + names[j]); });
+      if (!isArray(records)) continue;
+      for (var k = 0; k < records.length; k++) {
+        var r = records[k];
+        if (r && isArray(r.c) && typeof r.t === "number") push(claimed, r);
+      }
+    }
+    claimed.sort(function (a, b) { return a.t - b.t; });
+    for (var m = 0; m < claimed.length && pendingTracks() < maxQueue(); m++) {
+      var c = claimed[m];
+      var rec = record(c.c[0], c.c[1], c.c[2], c.t, c.s, c.u);
+      journalAdd(rec);
+      push(pending, { method: "track", args: [rec.type, rec.props, rec.opts], rec: rec });
+      tracksPending++;
+    }
+  }
+
+  // record makes the journal record of a track call: its arguments as
+  // they are now, its eventId (unless the options are the module's to
+  // judge) and its sentAt.
+  function record(eventType, properties, options, at, sessionId, userId) {
+    var opts = copy(options);
+    if (opts == null) opts = {};
+    var own = isPlainObject(opts);
+    if (own && typeof opts.eventId !== "string") opts.eventId = newID();
+    return {
+      type: eventType, props: copy(properties), opts: opts, t: at,
+      s: sessionId, u: userId, id: own ? opts.eventId : null,
+      plain: null, chunk: null, done: false, sending: false
+    };
+  }
+
+  function journalAdd(rec) {
+    if (!store || consentState !== "granted" || rec.chunk) return;
+    if (journal.events >= maxJournalEvents) {
+      journal.errors++;
+      return;
+    }
+    journal.events++;
+    push(unwritten, rec);
+    if (writeScheduled) return;
+    writeScheduled = true;
+    if (microtask) call(microtask, [journalWrite]);
+    else then(resolved(), journalWrite);
+  }
+
+  // journalWrite writes the records of this task as one item: each
+  // setItem costs the page about as much whatever its size.
+  function journalWrite() {
+    writeScheduled = false;
+    var recs = unwritten;
+    unwritten = [];
+    var live = [];
+    for (var i = 0; i < recs.length; i++) {
+      if (!recs[i].done) push(live, recs[i]);
+      else journal.events--;
+    }
+    if (!live.length) return;
+    var out = [];
+    for (var j = 0; j < live.length; j++) {
+      var r = live[j];
+      push(out, { c: [r.type, r.props, r.opts], t: r.t, s: r.s, u: r.u });
+    }
+    var chunk = { key: prefix + "j:" + tab + ":" + (++journal.seq), live: live.length, size: 0 };
+    var v = stringify(out);
+    chunk.size = chunk.key.length + v.length;
+    if (journal.bytes + chunk.size > maxJournalBytes || !storageDo(function () { store.setItem(chunk.key, v); })) {
+      if (journal.bytes + chunk.size > maxJournalBytes) journal.errors++;
+      journal.events -= live.length;
+      return;
+    }
+    journal.bytes += chunk.size;
+    for (var k = 0; k < live.length; k++) live[k].chunk = chunk;
+  }
+
+  // journalDone forgets a record: the module has it, or the collector.
+  function journalDone(rec) {
+    if (rec.done) return;
+    rec.done = true;
+    var chunk = rec.chunk;
+    if (!chunk) return; // in unwritten, or never journaled
+    journal.events--;
+    if (--chunk.live > 0) return;
+    if (storageDo(function () { store.removeItem(chunk.key); })) journal.bytes -= chunk.size;
+  }
+
+  // journalForget drops every record of this page, for a visitor who
+  // denied consent or opted out.
+  function journalForget() {
+    for (var i = 0; i < pending.length; i++) if (pending[i].rec) journalDone(pending[i].rec);
+    for (var j = 0; j < unwritten.length; j++) unwritten[j].done = true; // journalWrite counts them
+  }
+
+  // pendingTracks counts the track calls in pending.
+  var tracksPending = 0;
+  function pendingTracks() { return tracksPending; }
+  function maxQueue() { return +config.maxQueue > 0 ? +config.maxQueue : 1000; }
+
+  // ---- The API before the module runs ---------------------------------
+
+  // track journals the call, then queues it for the module (or hands it
+  // to the running module, or rejects it when the module cannot start:
+  // the journal keeps it for a later page).
+  t.track = function (eventType, properties, options) {
+    return track(eventType, properties, options, now(), null);
+  };
+  function track(eventType, properties, options, at, resolveWith) {
+    if (!prefix && config.trackingId) setUp();
+    var rec = record(eventType, properties, options, at, session.id, session.user);
+    if (consentState !== "denied") journalAdd(rec);
+    if (api) return trackNow(rec);
+    if (failure) {
+      // Kept for the unload path, bounded; the journal keeps it for the
+      // next page, where the module may load.
+      if (pending.length < maxQueue()) push(pending, { method: "failed", rec: rec });
+      return new P(function (res, rej) { rej(failure); });
+    }
+    if (pendingTracks() >= maxQueue()) {
+      journalDone(rec);
+      return new P(function (res, rej) { rej(new Err("queue full: too many events wait to be sent; event dropped")); });
+    }
+    var c = { method: "track", args: [rec.type, rec.props, rec.opts], rec: rec };
+    push(pending, c);
+    tracksPending++;
+    if (resolveWith === false) return undefined;
+    return new P(function (resolve, reject) { c.resolve = resolve; c.reject = reject; });
+  }
+
+  // Before the module runs, other calls are queued; flush returns a
   // Promise that settles when the call really happens.
   function later(method, returnsPromise) {
     return function () {
-      var call = { method: method, args: Array.prototype.slice.call(arguments) };
-      pending.push(call);
+      var args = [];
+      for (var i = 0; i < arguments.length; i++) push(args, arguments[i]);
+      if (failure) {
+        if (returnsPromise) return new P(function (res, rej) { rej(failure); });
+        if (method !== "on") return undefined;
+      }
+      before(method, args);
+      var c = { method: method, args: args };
+      push(pending, c);
       if (method === "on") {
         return function off() {
-          if (typeof call.off === "function") call.off(); // replayed: undo the real one
-          else call.method = "noop"; // not replayed yet: never do it
+          if (typeof c.off === "function") c.off(); // replayed: undo the real one
+          else c.method = "noop"; // not replayed yet: never do it
         };
       }
       if (!returnsPromise) return undefined;
-      return new Promise(function (resolve, reject) {
-        call.resolve = resolve;
-        call.reject = reject;
+      return new P(function (resolve, reject) {
+        c.resolve = resolve;
+        c.reject = reject;
       });
     };
   }
-  function notReady() {
-    throw new Error("tracklet: not ready yet; call this after `await tracklet.ready`");
+  // before applies a call to the loader's own state, which decides the
+  // session, user and consent of the calls journaled after it.
+  function before(method, args) {
+    if (!prefix && config.trackingId) setUp();
+    switch (method) {
+      case "identify":
+        if (typeof args[0] === "string" && args[0]) session.user = args[0];
+        break;
+      case "reset":
+        session.user = "";
+        session.id = saveSession(newID());
+        break;
+      case "consent":
+        setConsent(args[0] ? "granted" : "denied");
+        break;
+      case "optIn":
+        storageDo(function () { store.removeItem(prefix + "optout"); });
+        setConsent("granted");
+        break;
+      case "optOut":
+        storageDo(function () { store.setItem(prefix + "optout", "1"); });
+        setConsent("denied");
+        break;
+    }
   }
-  ["identify", "reset", "consent", "optIn", "optOut", "on"].forEach(function (m) { t[m] = later(m, false); });
-  t.track = later("track", true);
+  function setConsent(c) {
+    var prev = consentState;
+    consentState = c;
+    if (c === "denied") journalForget();
+    if (c === "granted" && prev === "pending") {
+      for (var i = 0; i < pending.length; i++) if (pending[i].rec) journalAdd(pending[i].rec);
+    }
+  }
+  function notReady() {
+    throw new Err("tracklet: not ready yet; call this after `await tracklet.ready`");
+  }
+  var laterMethods = ["identify", "reset", "consent", "optIn", "optOut", "on"];
+  for (var lm = 0; lm < laterMethods.length; lm++) t[laterMethods[lm]] = later(laterMethods[lm], false);
   t.flush = later("flush", true);
   t.buildEvent = t.validate = t.sessionId = t.consentState = notReady;
   t.stats = function () {
-    var queued = pending.filter(function (c) { return c.method === "track"; }).length;
-    return { queued: queued, sent: 0, failed: 0, dropped: 0, retries: 0, stored: 0, storedBytes: 0, storageErrors: 0 };
+    return {
+      queued: pendingTracks(), sent: 0, failed: 0, dropped: 0, retries: 0,
+      stored: journal.events, storedBytes: journal.bytes, storageErrors: journal.errors
+    };
   };
   t.init = function (options) {
     if (started) {
       console.warn("tracklet.init: called after the tracker started; ignored");
       return;
     }
-    Object.keys(options || {}).forEach(function (k) { config[k] = options[k]; });
-    gotInit();
+    var ks = keysOf(options || {});
+    for (var i = 0; i < ks.length; i++) config[ks[i]] = options[ks[i]];
+    if (config.trackingId) setUp();
+    begin();
   };
 
-  snippetCalls.forEach(function (call) {
-    var args = Array.prototype.slice.call(call[1] || []);
-    if (call[0] === "init") t.init(args[0]);
-    else pending.push({ method: call[0], args: args });
-  });
-  if (config.trackingId) gotInit();
+  if (config.trackingId) setUp();
+  var loadedAt = now();
+  for (var sc = 0; sc < snippetCalls.length; sc++) {
+    var s = snippetCalls[sc];
+    var args = [];
+    for (var ai = 0; s[1] && ai < s[1].length; ai++) push(args, s[1][ai]);
+    if (s[0] === "init") t.init(args[0]);
+    else if (s[0] === "track") track(args[0], args[1], args[2], typeof s[2] === "number" ? s[2] : loadedAt, false);
+    else if (typeof t[s[0]] === "function") {
+      before(s[0], args);
+      push(pending, { method: s[0], args: args });
+    }
+  }
+  // The module starts in callbacks, never by returning a Promise from a
+  // then callback: adopting a Promise calls its then, which the page may
+  // have replaced.
+  var readyResolve, readyReject;
+  t.ready = new P(function (res, rej) { readyResolve = res; readyReject = rej; });
+  then(t.ready, null, function () {}); // failure is reported below; a page that awaits it still sees it
+  function begin() {
+    if (begun) return;
+    begun = true;
+    start(function (a) {
+      api = a;
+      bind(a);
+      replay();
+      readyResolve(t);
+    }, function (err) {
+      failed(err);
+      readyReject(failure);
+    });
+  }
+  if (config.trackingId) begin();
 
-  t.ready = configured.then(start).then(function (api) {
-    bind(api);
-    replay();
-    return t;
-  }, function (err) {
-    console.error(err.message);
-    pending.forEach(function (call) { if (call.reject) call.reject(err); });
+  function failed(err) {
+    failure = err instanceof Err ? err : new Err(String(err));
+    console.error(failure.message);
+    var calls = pending;
     pending = [];
-    throw err;
-  });
-  t.ready.catch(function () {}); // reported above; a page that awaits it still sees it
+    for (var i = 0; i < calls.length; i++) {
+      // The journal keeps the track calls for a later page.
+      if (calls[i].reject) calls[i].reject(failure);
+      if (calls[i].rec && !calls[i].rec.done) push(pending, calls[i]); // for the unload path
+    }
+    for (var j = 0; j < pending.length; j++) pending[j].method = "failed";
+    tracksPending = 0;
+  }
 
-  // start loads the module once the page has loaded and returns its api.
-  function start() {
-    return afterLoad()
-      .then(function () {
-        started = true;
-        // Go's runtime glue and the module download (and the module
-        // compiles) side by side: neither needs the other until instantiate.
-        return Promise.all([w.Go ? null : loadScript(base + "wasm_exec.js"), compile(base + "tracklet.wasm")]);
-      })
-      .then(function (loaded) {
+  // ---- Leaving the page -----------------------------------------------
+  //
+  // When the page is hidden or left, the calls the module has not taken
+  // (it has not started, or cannot) go to the collector at once, one event
+  // a request with keepalive, so that they outlive the page: one event a
+  // request because PutEvents takes or refuses a request whole, and the
+  // collector is what judges an event the loader forms. What the keepalive
+  // budget does not take stays journaled for the next page of the site.
+  // Capturing listeners on window run before the module's own.
+  //
+  // On pagehide the page gives up its lease even when it may come back
+  // from the back/forward cache: most never do, and the next page of the
+  // site must not wait minutes for the lease to expire. One that comes
+  // back takes its lease again; an event both pages then send is stored
+  // once.
+  listen(w, "pagehide", function () { leaving("gone"); }, true);
+  listen(w, "visibilitychange", function () { if (d.visibilityState === "hidden") leaving("hidden"); }, true);
+  listen(w, "pageshow", function (e) { if (e.persisted) takeLease(); }, true);
+
+  function leaving(how) {
+    if (drainAll) drainAll();
+    if (writeScheduled) journalWrite();
+    if (consentState === "granted" && prefix) {
+      for (var i = 0; i < pending.length; i++) {
+        var rec = pending[i].rec;
+        if (rec && rec.id && !rec.done && !rec.sending && isPlain(rec) && !sendOne(pending[i])) break;
+      }
+    }
+    if (how === "gone") storageDo(function () { store.removeItem(prefix + "t:" + tab); });
+  }
+
+  // sendOne posts one call's event with keepalive; false when the budget
+  // has no room for it.
+  function sendOne(c) {
+    var rec = c.rec;
+    var body = requestJSON(config.trackingId, rec.s, rec.u, [eventJSON(rec.type, rec.props, rec.opts, rec.t)]);
+    if (inflightBytes + body.length > keepaliveBudget) return false;
+    inflightBytes += body.length;
+    rec.sending = true;
+    var url = ("" + config.endpoint).replace(/\/+$/, "") + "/events?sentAt=" + now();
+    var p;
+    try {
+      p = apply(nativeFetch, w, [url, {
+        method: "POST", body: body, keepalive: true, credentials: "omit", mode: "cors",
+        headers: { "Content-Type": "text/plain;charset=UTF-8" }
+      }]);
+    } catch (e) {
+      p = new P(function (res, rej) { rej(e); });
+    }
+    then(p, function (resp) {
+      inflightBytes -= body.length;
+      rec.sending = false;
+      if (!resp.ok) return; // the module, here or on a later page, tries again
+      // Delivered: the module need not see it.
+      journalDone(rec);
+      if (c.method === "track") tracksPending--;
+      c.method = "noop";
+      if (c.resolve) c.resolve(rec.id);
+    }, function () {
+      inflightBytes -= body.length;
+      rec.sending = false;
+    });
+    return true;
+  }
+
+  // ---- The wire form ----------------------------------------------------
+  //
+  // eventJSON writes the PutEvents event the module builds for the same
+  // call, byte for byte (web/tracker_unload_test.go holds it to the
+  // module's): the members in the order of event.Event, strings as
+  // encoding/json quotes them, properties as event.EncodeProperties
+  // writes them, sentAt as event.Timestamp does. It is used only for
+  // calls whose arguments are plain (see plainArgs); the collector's
+  // validation judges the result, as it judges the module's.
+  function eventJSON(eventType, props, opts, at) {
+    var b = '{"eventId":' + goString(opts.eventId) + ',"eventType":' + goString(eventType == null ? "" : eventType);
+    if (opts.eventValue != null) b += ',"eventValue":' + String(opts.eventValue);
+    if (opts.itemId != null) b += ',"itemId":' + goString(opts.itemId);
+    if (opts.impression != null) { // an empty list is the collector's to refuse, as the module does
+      b += ',"impression":[';
+      for (var i = 0; i < opts.impression.length; i++) b += (i ? "," : "") + goString(opts.impression[i]);
+      b += "]";
+    }
+    if (opts.recommendationId != null) b += ',"recommendationId":' + goString(opts.recommendationId);
+    if (opts.metricAttribution != null) b += ',"metricAttribution":{"eventAttributionSource":' + goString(opts.metricAttribution) + "}";
+    var ks = props == null ? [] : keysOf(props);
+    if (ks.length) {
+      ks.sort();
+      var p = "{";
+      for (var j = 0; j < ks.length; j++) {
+        var v = props[ks[j]];
+        p += (j ? "," : "") + goString(ks[j]) + ":" + (typeof v === "string" ? goString(v) : typeof v === "number" ? goFloat(v) : String(v));
+      }
+      b += ',"properties":' + goString(p + "}");
+    }
+    return b + ',"sentAt":' + seconds(opts.sentAt != null ? opts.sentAt : at) + "}";
+  }
+
+  function requestJSON(trackingId, sessionId, userId, events) {
+    var b = '{"trackingId":' + goString(trackingId) + ',"sessionId":' + goString(sessionId);
+    if (userId) b += ',"userId":' + goString(userId);
+    return b + ',"eventList":[' + events.join(",") + "]}";
+  }
+
+  // goString quotes s as encoding/json does: <, > and & escaped, as are
+  // U+2028 and U+2029, and a lone surrogate (which Go receives as U+FFFD).
+  function goString(s) {
+    var out = '"';
+    for (var i = 0; i < s.length; i++) {
+      var c = s.charCodeAt(i);
+      if (c >= 0xd800 && c <= 0xdfff) {
+        var next = s.charCodeAt(i + 1);
+        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+          out += s.charAt(i) + s.charAt(i + 1);
+          i++;
+        } else {
+          out += "\ufffd";
+        }
+        continue;
+      }
+      if (c >= 0x20 && c !== 0x22 && c !== 0x5c && c !== 0x3c && c !== 0x3e && c !== 0x26 && c !== 0x2028 && c !== 0x2029) {
+        out += s.charAt(i);
+        continue;
+      }
+      switch (c) {
+        case 0x22: out += '\\"'; break;
+        case 0x5c: out += "\\\\"; break;
+        case 0x08: out += "\\b"; break;
+        case 0x0c: out += "\\f"; break;
+        case 0x0a: out += "\\n"; break;
+        case 0x0d: out += "\\r"; break;
+        case 0x09: out += "\\t"; break;
+        default: out += "\\u" + ("000" + c.toString(16)).slice(-4);
+      }
+    }
+    return out + '"';
+  }
+
+  // goFloat writes a property's number as strconv.FormatFloat(v, 'g', -1,
+  // 64) does in event.EncodeProperties: the shortest digits that read
+  // back as v, in exponent form (at least two exponent digits) when the
+  // exponent is below -4 or from 6 on: 1e+06, 1.5e-05, 123456.
+  function goFloat(v) {
+    if (v === 0) return "0";
+    var e = v.toExponential(); // the shortest digits, as Go's
+    var neg = e.charAt(0) === "-";
+    if (neg) e = e.slice(1);
+    var at = e.indexOf("e");
+    var digits = e.charAt(0) + (at > 1 ? e.slice(2, at) : "");
+    var exp = +e.slice(at + 1);
+    var nd = digits.length;
+    var s;
+    if (exp < -4 || exp >= 6) {
+      var ax = mathAbs(exp);
+      s = digits.charAt(0) + (nd > 1 ? "." + digits.slice(1) : "") + "e" + (exp < 0 ? "-" : "+") + (ax < 10 ? "0" : "") + ax;
+    } else if (exp < 0) {
+      s = "0." + "0000".slice(0, -exp - 1) + digits;
+    } else if (nd <= exp + 1) {
+      s = digits + "000000".slice(0, exp + 1 - nd);
+    } else {
+      s = digits.slice(0, exp + 1) + "." + digits.slice(exp + 1);
+    }
+    return (neg ? "-" : "") + s;
+  }
+
+  // seconds writes epoch milliseconds as event.Timestamp does: whole
+  // milliseconds, as seconds with up to three decimals.
+  function seconds(ms) {
+    ms = mathTrunc(ms);
+    if (ms > 0 && ms < 1e15) {
+      var s = "" + mathFloor(ms / 1000);
+      var frac = ms % 1000;
+      if (!frac) return s;
+      return s + "." + ("00" + frac).slice(-3).replace(/0+$/, "");
+    }
+    return String(ms / 1000);
+  }
+
+  // ---- Starting the module ------------------------------------------------
+
+  // start loads the module once the page has loaded and hands its api
+  // to done, or the reason it cannot start to fail.
+  function start(done, fail) {
+    afterLoad(function () {
+      // The journals of the site's pages that are gone, taken after load:
+      // reading them costs the page nothing before it has loaded.
+      claim();
+      started = true;
+      // Go's runtime glue and the module download (and the module
+      // compiles) side by side: neither needs the other until instantiate.
+      var mod = null, glue = !!w.Go, over = false;
+      function stop(err) {
+        if (!over) fail(err);
+        over = true;
+      }
+      function both() {
+        if (!mod || !glue || over) return;
+        over = true;
         var go = new w.Go();
-        return WebAssembly.instantiate(loaded[1], go.importObject).then(function (instance) {
-          go.run(instance); // runs main until it waits for calls
-          var factory = w.__trackletWasm;
-          if (!factory) throw new Error("tracklet: tracklet.wasm did not start");
-          var api = factory.create(config);
-          if (api instanceof Error) throw new Error("tracklet: " + api.message);
-          return api;
-        });
-      });
+        then(WebAssembly.instantiate(mod, go.importObject), function (instance) {
+          try {
+            done(run(go, instance));
+          } catch (err) {
+            fail(err);
+          }
+        }, fail);
+      }
+      if (!glue) loadScript(base + "wasm_exec.js", function () { glue = true; both(); }, stop);
+      compile(base + "tracklet.wasm", function (m) { mod = m; both(); }, stop);
+    });
+  }
+
+  // run starts Go's main, which installs the factory and waits for calls,
+  // and creates the tracker. wasm_exec.js uses Array.prototype.forEach:
+  // the loader's own one is put back while it runs.
+  function run(go, instance) {
+    var proto = Array.prototype, pageForEach = proto.forEach;
+    proto.forEach = ownForEach;
+    try {
+      go.run(instance);
+    } finally {
+      proto.forEach = pageForEach;
+    }
+    var factory = w.__trackletWasm;
+    if (!factory) throw new Err("tracklet: tracklet.wasm did not start");
+    config.tab = tab; // one lease for the loader's journal and the module's store
+    config.natives = { fetch: nativeFetch, then: promiseThen }; // the page may replace them
+    config.senderUrl = base + "tracklet-sender.js"; // the sending Worker's script
+    var a = factory.create(config);
+    if (a instanceof Err) throw new Err("tracklet: " + a.message);
+    return a;
   }
 
   // bind replaces the queueing functions with the module's own.
-  function bind(api) {
-    Object.keys(api).forEach(function (m) {
-      if (m === "trackMany") return; // the module's, for batchTracks
-      t[m] = function () { return check(api[m].apply(null, arguments)); };
-    });
-    if (api.trackMany) batchTracks(api);
+  function bind(a) {
+    var names = keysOf(a);
+    for (var i = 0; i < names.length; i++) {
+      var m = names[i];
+      if (m === "trackMany" || m === "trackJSON" || m === "track") continue;
+      t[m] = wrap(a[m], m !== "stats" && m !== "sessionId" && m !== "consentState" ? m : "");
+    }
+    batchTracks(a);
+  }
+  function wrap(f, method) {
+    return function () {
+      drainAll();
+      if (method) {
+        var args = [];
+        for (var i = 0; i < arguments.length; i++) push(args, arguments[i]);
+        before(method, args);
+      }
+      return check(apply(f, null, arguments));
+    };
   }
 
   // batchTracks makes track() cheap for the page: calling from JavaScript
   // into the Go module costs more than tracking an event, so track() only
-  // notes the call and its time (the event's sentAt) and returns; the
-  // module takes the calls in batches, in tasks of their own. Calls that
-  // must see the tracked events first (identify, flush, stats, ...) and a
-  // page being hidden hand the batch over at once.
-  function batchTracks(api) {
-    var calls = [];
+  // journals the call and returns; the module takes the calls in batches,
+  // in tasks of their own. Calls that must see the tracked events first
+  // (identify, flush, stats, ...) and a page being hidden hand the batch
+  // over at once.
+  var calls = [];
+  var drainAll = null;
+  var trackNow = null;
+  function batchTracks(a) {
     var scheduled = false;
     var channel = w.MessageChannel ? new MessageChannel() : null;
     function drain() {
       scheduled = false;
       // 50 calls at a time, so that the page's own tasks go in between.
-      hand(api, calls.splice(0, 50));
+      hand(a, calls.splice(0, 50));
       if (calls.length) schedule();
     }
     function schedule() {
       if (scheduled) return;
       scheduled = true;
       if (channel) channel.port2.postMessage(0);
-      else setTimeout(drain, 0);
+      else setT(drain, 0);
     }
     if (channel) channel.port1.onmessage = function () { if (scheduled) drain(); };
-    function drainAll() {
+    drainAll = function () {
       scheduled = false;
-      if (calls.length) hand(api, calls.splice(0, calls.length));
-    }
-    t.track = function (eventType, properties, options) {
-      var call = { a: [eventType, copy(properties), copy(options)], t: Date.now() };
-      var p = new Promise(function (resolve, reject) { call.res = resolve; call.rej = reject; });
-      calls.push(call);
+      if (calls.length) hand(a, calls.splice(0, calls.length));
+    };
+    trackNow = function (rec) {
+      var c = { a: [rec.type, rec.props, rec.opts], t: rec.t, rec: rec };
+      var p = new P(function (resolve, reject) { c.res = resolve; c.rej = reject; });
+      push(calls, c);
       schedule();
       return p;
     };
-    ["flush", "stats", "identify", "reset", "consent", "optIn", "optOut", "sessionId", "consentState"].forEach(function (m) {
-      var f = t[m];
-      if (f) t[m] = function () { drainAll(); return f.apply(null, arguments); };
-    });
-    // Capturing listeners on window run before the module's own.
-    w.addEventListener("pagehide", drainAll, true);
-    w.addEventListener("visibilitychange", function () { if (d.visibilityState === "hidden") drainAll(); }, true);
   }
 
   // hand gives the module a batch of track calls, in order. Runs of plain
-  // calls (see plain) go as one JSON string and their outcomes come back
-  // as one: reading each argument across the JS/Go boundary costs more than
+  // calls go as one JSON string and their outcomes come back as one:
+  // reading each argument across the JS/Go boundary costs more than
   // tracking the event. Other calls, and every call for a module without
-  // trackJSON, go as JS values through trackMany.
-  function hand(api, batch) {
+  // trackJSON, go as JS values through trackMany. The module has saved
+  // the events in its own store when it returns: the journal lets them go.
+  function hand(a, batch) {
     for (var i = 0; i < batch.length;) {
-      var isPlain = !!api.trackJSON && plain(batch[i]);
+      var asJSON = !!a.trackJSON && isPlain(batch[i].rec);
       var j = i + 1;
-      while (j < batch.length && (!!api.trackJSON && plain(batch[j])) === isPlain) j++;
+      while (j < batch.length && (!!a.trackJSON && isPlain(batch[j].rec)) === asJSON) j++;
       var run = batch.slice(i, j);
-      if (!isPlain || !handJSON(api, run)) api.trackMany(run);
+      if (!asJSON || !handJSON(a, run)) a.trackMany(run);
       i = j;
     }
+    for (var k = 0; k < batch.length; k++) journalDone(batch[k].rec);
   }
 
   // handJSON settles each call of run from trackJSON's outcomes: an
   // eventId, null (no consent) or {error}. False when the module refused
   // the batch and tracked none of it.
-  function handJSON(api, run) {
-    var out = api.trackJSON(JSON.stringify(run.map(function (c) { return [c.a[0], c.a[1], c.a[2], c.t]; })));
+  function handJSON(a, run) {
+    var list = [];
+    for (var i = 0; i < run.length; i++) push(list, [run[i].a[0], run[i].a[1], run[i].a[2], run[i].t]);
+    var out = a.trackJSON(stringify(list));
     if (typeof out !== "string") return false;
-    JSON.parse(out).forEach(function (r, k) {
+    var rs = parseJSON(out);
+    for (var k = 0; k < rs.length; k++) {
+      var r = rs[k];
       if (r === null || typeof r === "string") run[k].res(r);
-      else run[k].rej(new Error(r.error));
-    });
+      else run[k].rej(new Err(r.error));
+    }
     return true;
   }
 
-  // plain reports whether a call's arguments come through JSON unchanged:
-  // what JSON would drop, round or turn into something else (undefined
-  // members, -0, NaN, Dates, nested objects, unknown options) is left to
-  // trackMany, which judges the JS values themselves.
-  function plain(call) {
-    var a = call.a;
-    return (typeof a[0] === "string" || a[0] == null) && plainObject(a[1], plainProperty) && plainObject(a[2], plainOption);
+  // plainArgs reports whether a call's arguments come through JSON
+  // unchanged: what JSON would drop, round or turn into something else
+  // (undefined members, -0, NaN, Dates, nested objects, unknown options)
+  // is left to trackMany, which judges the JS values themselves, and is
+  // never formed into an event by the loader.
+  function isPlain(rec) {
+    if (rec.plain === null) rec.plain = plainArgs(rec.type, rec.props, rec.opts); // the copies, as at the call
+    return rec.plain;
+  }
+  function plainArgs(eventType, properties, options) {
+    return (typeof eventType === "string" || eventType == null) && plainObject(properties, plainScalar) && plainObject(options, plainOption);
+  }
+  function isPlainObject(v) {
+    return v !== null && typeof v === "object" && protoOf(v) === O.prototype;
   }
   function plainObject(v, ok) {
     if (v == null) return true;
-    if (typeof v !== "object" || Object.getPrototypeOf(v) !== Object.prototype) return false;
-    return Object.keys(v).every(function (k) { return ok(k, v[k]); });
+    if (!isPlainObject(v)) return false;
+    var ks = keysOf(v);
+    for (var i = 0; i < ks.length; i++) if (!ok(v[ks[i]], ks[i])) return false;
+    return true;
   }
   function plainScalar(v) {
     return typeof v === "string" || typeof v === "boolean" ||
       (typeof v === "number" && isFinite(v) && !(v === 0 && 1 / v < 0));
   }
-  function plainProperty(k, v) { return plainScalar(v); }
-  function plainOption(k, v) {
-    if (!Object.prototype.hasOwnProperty.call(plainOptions, k)) return false;
+  function plainOption(v, k) {
+    if (!apply(hasOwn, plainOptions, [k])) return false;
     if (v == null) return true;
     switch (plainOptions[k]) {
       case "string": return typeof v === "string";
       case "number": return typeof v === "number" && plainScalar(v);
-      case "strings": return Array.isArray(v) && v.every(function (x) { return typeof x === "string"; });
+      case "strings":
+        if (!isArray(v)) return false;
+        for (var i = 0; i < v.length; i++) if (typeof v[i] !== "string") return false;
+        return true;
     }
     return false;
   }
-  var plainOptions = {
-    eventId: "string", itemId: "string", recommendationId: "string", metricAttribution: "string",
-    eventValue: "number", sentAt: "number", impression: "strings"
-  };
 
   // copy takes a plain object or array as it is at the call, so that the
   // page may change it afterwards; anything else is the module's to judge.
   function copy(v) {
-    if (Array.isArray(v)) return v.slice();
-    if (v && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
+    if (isArray(v)) return v.slice();
+    if (isPlainObject(v)) {
       var out = {};
-      Object.keys(v).forEach(function (k) { out[k] = Array.isArray(v[k]) ? v[k].slice() : v[k]; });
+      var ks = keysOf(v);
+      for (var i = 0; i < ks.length; i++) out[ks[i]] = isArray(v[ks[i]]) ? v[ks[i]].slice() : v[ks[i]];
       return out;
     }
     return v;
@@ -253,68 +859,130 @@
 
   // The module cannot throw; it returns an Error instead.
   function check(v) {
-    if (v instanceof Error) throw v;
+    if (v instanceof Err) throw v;
     return v;
   }
 
   // replay makes the queued calls, in the order they were made.
   function replay() {
-    var calls = pending;
+    var queued = pending;
     pending = [];
-    calls.forEach(function (call) {
-      if (call.method === "noop") return; // an on() undone before ready
-      var result;
-      try {
-        result = t[call.method].apply(null, call.args);
-        if (call.method === "on") call.off = result;
-        result = Promise.resolve(result);
-      } catch (err) {
-        result = Promise.reject(err);
+    tracksPending = 0;
+    for (var i = 0; i < queued.length; i++) replayOne(queued[i]);
+  }
+  function replayOne(c) {
+    if (c.method === "noop") return; // an on() undone before ready, or delivered
+    var result;
+    try {
+      if (c.rec) result = trackNow(c.rec);
+      else {
+        result = apply(t[c.method], null, c.args);
+        if (c.method === "on") c.off = result;
       }
-      if (call.resolve) {
-        result.then(call.resolve, call.reject);
-      } else {
-        // Nobody holds a promise for a snippet call: say what went wrong.
-        result.catch(function (err) { console.warn("tracklet." + call.method + ": " + err.message); });
+      if (!(result instanceof P)) {
+        var v = result;
+        result = new P(function (res) { res(v); });
       }
-    });
+    } catch (err) {
+      result = new P(function (res, rej) { rej(err); });
+    }
+    if (c.resolve) {
+      then(result, c.resolve, c.reject);
+    } else {
+      // Nobody holds a promise for a snippet call: say what went wrong.
+      then(result, null, function (err) { console.warn("tracklet." + c.method + ": " + err.message); });
+    }
   }
 
   // afterLoad waits for the load event and then for an idle moment, so the
   // tracker's download and compile never compete with the page's own.
-  function afterLoad() {
-    return new Promise(function (resolve) {
-      function idle() {
-        if (w.requestIdleCallback) w.requestIdleCallback(function () { resolve(); }, { timeout: 2000 });
-        else setTimeout(resolve, 0);
-      }
-      if (d.readyState === "complete") idle();
-      else w.addEventListener("load", idle, { once: true });
-    });
+  function afterLoad(f) {
+    function idle() {
+      if (w.requestIdleCallback) w.requestIdleCallback(function () { f(); }, { timeout: 2000 });
+      else setT(f, 0);
+    }
+    if (d.readyState === "complete") idle();
+    else listen(w, "load", idle, { once: true });
   }
 
-  function loadScript(src) {
-    return new Promise(function (resolve, reject) {
-      var s = d.createElement("script");
-      s.src = src;
-      s.onload = resolve;
-      s.onerror = function () { reject(new Error("tracklet: cannot load " + src)); };
-      (d.head || d.documentElement).appendChild(s);
-    });
+  function loadScript(src, done, fail) {
+    var el = d.createElement("script");
+    el.src = src;
+    el.fetchPriority = "low";
+    if (script.nonce) el.nonce = script.nonce; // a strict CSP allows the loader's nonce
+    el.onload = function () { done(); };
+    el.onerror = function () { fail(new Err("tracklet: cannot load " + src)); };
+    (d.head || d.documentElement).appendChild(el);
   }
 
   // compile compiles the module while it streams in when the server labels
   // it application/wasm (required for streaming) and reads it whole
-  // otherwise.
-  function compile(url) {
-    return fetch(url, { credentials: "omit" }).then(function (resp) {
-      if (!resp.ok) throw new Error("tracklet: " + url + " answered " + resp.status);
+  // otherwise. It is fetched at low priority: it never competes with the
+  // page's own downloads.
+  function compile(url, done, fail) {
+    function failed(err) {
+      fail(new Err("tracklet: cannot load " + url + ": " + (err && err.message || err)));
+    }
+    var p;
+    try {
+      p = apply(nativeFetch, w, [url, { credentials: "omit", priority: "low" }]);
+    } catch (err) {
+      return failed(err);
+    }
+    then(p, function (resp) {
+      if (!resp.ok) return fail(new Err("tracklet: " + url + " answered " + resp.status));
       var type = resp.headers.get("Content-Type") || "";
       if (WebAssembly.compileStreaming && type.indexOf("application/wasm") === 0) {
-        return WebAssembly.compileStreaming(resp);
+        then(WebAssembly.compileStreaming(resp), done, failed);
+        return;
       }
-      return resp.arrayBuffer().then(function (bytes) { return WebAssembly.compile(bytes); });
-    });
+      then(resp.arrayBuffer(), function (bytes) { then(WebAssembly.compile(bytes), done, failed); }, failed);
+    }, failed);
+  }
+
+  // ---- Identifiers and privacy --------------------------------------------
+
+  // newID returns a UUIDv7, as the module makes them: 48 bits of epoch
+  // milliseconds, 12 bits of a counter within the millisecond (so that
+  // ids sort in call order) and 62 random bits.
+  function newID() {
+    var ms = now();
+    if (ms <= lastMs) {
+      ms = lastMs;
+      if (++seq > 0xfff) { seq = 0; ms = ++lastMs; }
+    } else {
+      seq = 0;
+      lastMs = ms;
+    }
+    if (poolAt >= 64) {
+      pool = new Uint8Array(64 * 8);
+      if (randomValues) apply(randomValues, crypto, [pool]);
+      else for (var r = 0; r < pool.length; r++) pool[r] = mathFloor(Math.random() * 256);
+      poolAt = 0;
+    }
+    var hi = mathFloor(ms / 0x10000), lo = ms % 0x10000;
+    var o = poolAt++ * 8;
+    return hexByte[(hi >>> 24) & 0xff] + hexByte[(hi >>> 16) & 0xff] + hexByte[(hi >>> 8) & 0xff] + hexByte[hi & 0xff] +
+      "-" + hexByte[lo >>> 8] + hexByte[lo & 0xff] +
+      "-" + hexByte[0x70 | (seq >>> 8)] + hexByte[seq & 0xff] +
+      "-" + hexByte[0x80 | (pool[o] & 0x3f)] + hexByte[pool[o + 1]] +
+      "-" + hexByte[pool[o + 2]] + hexByte[pool[o + 3]] + hexByte[pool[o + 4]] + hexByte[pool[o + 5]] + hexByte[pool[o + 6]] + hexByte[pool[o + 7]];
+  }
+
+  // privacySignal reports whether the browser sends Global Privacy Control
+  // or Do Not Track, which data-respect-gpc makes an opt-out.
+  function privacySignal() {
+    var nav = w.navigator || {};
+    return nav.globalPrivacyControl === true || nav.doNotTrack === "1" || w.doNotTrack === "1";
+  }
+
+  // flag reads a setting that may be a data- attribute's string.
+  function flag(v, def) {
+    if (v == null) return def;
+    if (typeof v === "boolean") return v;
+    var s = ("" + v).toLowerCase();
+    if (s === "false" || s === "0" || s === "no" || s === "off") return false;
+    return true;
   }
 
   try { performance.measure("tracklet:loader", { start: startedAt }); } catch (e) { /* old browser */ }

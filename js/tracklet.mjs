@@ -42,7 +42,11 @@ export async function createTracker(config = {}) {
     factory = undefined; // let a later call try again
     throw err;
   }
-  const api = f.create({ endpoint: new URL(import.meta.url).origin, ...config });
+  const api = f.create({
+    endpoint: new URL(import.meta.url).origin,
+    senderUrl: new URL("tracklet-sender.js", base).href, // the sending Worker's script
+    ...config,
+  });
   if (api instanceof Error) throw new Error("tracklet: " + api.message);
   // The module cannot throw; it returns an Error instead.
   const tracker = {};

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,12 +20,14 @@ import (
 // options are the settings of __trackletWasm.create beyond tracker.Config.
 type options struct {
 	endpoint   string
-	storage    bool // persist the queue in localStorage
-	maxBytes   int  // bound of the saved queue
-	respectGPC bool // treat Global Privacy Control / Do Not Track as an opt-out
-	debug      bool // log deliveries to the console
-	compress   bool // gzip bodies over compressMin bytes
-	unload     bool // send on pagehide / visibilitychange
+	storage    bool   // persist the queue in localStorage
+	maxBytes   int    // bound of the saved queue
+	respectGPC bool   // treat Global Privacy Control / Do Not Track as an opt-out
+	debug      bool   // log deliveries to the console
+	compress   bool   // gzip bodies over compressMin bytes
+	unload     bool   // send on pagehide / visibilitychange
+	tab        string // names this page's claim on saved events; the loader's
+	sender     string // URL of tracklet-sender.js, the sending Worker's script
 }
 
 // newAPI creates a tracker from a JS config object and returns the object of
@@ -40,7 +43,7 @@ func newAPI(config js.Value) (js.Value, error) {
 		if maxEvents <= 0 {
 			maxEvents = tracker.DefaultMaxQueue
 		}
-		a.store = newLocalStore(cfg.TrackingID, newTabID(), maxEvents, opt.maxBytes)
+		a.store = newLocalStore(cfg.TrackingID, cmp.Or(opt.tab, newTabID()), maxEvents, opt.maxBytes)
 		cfg.Store = a.store
 		if a.store.OptedOut() {
 			cfg.Consent = tracker.ConsentDenied
@@ -50,7 +53,7 @@ func newAPI(config js.Value) (js.Value, error) {
 		cfg.Consent = tracker.ConsentDenied
 	}
 	cfg.Notify = a.notify
-	a.transport = newFetchTransport(opt.endpoint, opt.compress)
+	a.transport = newFetchTransport(opt.endpoint, opt.compress, opt.sender)
 	tk, err := tracker.New(cfg, a.transport, tracker.SystemClock{})
 	if err != nil {
 		return js.Value{}, err

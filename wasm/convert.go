@@ -54,6 +54,9 @@ func readConfig(v js.Value) (cfg tracker.Config, opt options, err error) {
 	opt.debug = r.bool("debug", false)
 	opt.compress = r.bool("compress", true)
 	opt.unload = r.bool("unload", true)
+	opt.tab = r.str("tab")
+	opt.sender = r.str("senderUrl")
+	useNatives(v.Get("natives"))
 	switch c := r.str("consent"); c {
 	case "", "granted":
 	case "pending":
@@ -319,7 +322,7 @@ func await(p js.Value) (js.Value, error) {
 	})
 	defer onOK.Release()
 	defer onErr.Release()
-	p.Call("then", onOK, onErr)
+	jsThen(p, onOK, onErr)
 	o := <-ch
 	if !o.err.IsUndefined() {
 		return js.Value{}, jsErr{o.err}

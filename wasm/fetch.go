@@ -51,10 +51,10 @@ type zipping struct {
 	done  chan error // its answer, once taken
 }
 
-func newFetchTransport(endpoint string, compress bool) *fetchTransport {
+func newFetchTransport(endpoint string, compress bool, senderScript string) *fetchTransport {
 	return &fetchTransport{
 		url: strings.TrimRight(endpoint, "/") + "/events", compress: compress,
-		sender: startSender(), zipping: map[*zipping]struct{}{},
+		sender: startSender(senderScript), zipping: map[*zipping]struct{}{},
 	}
 }
 
@@ -110,7 +110,7 @@ func (f *fetchTransport) Send(ctx context.Context, req event.Request) error {
 	if keepalive {
 		defer f.release(size)
 	}
-	init := helpers().Call("init", body, keepalive)
+	init := requestInit(body, keepalive)
 	if done := ctx.Done(); done != nil {
 		ctl := js.Global().Get("AbortController").New()
 		init.Set("signal", ctl.Get("signal"))
@@ -124,7 +124,7 @@ func (f *fetchTransport) Send(ctx context.Context, req event.Request) error {
 			}
 		}()
 	}
-	resp, err := await(js.Global().Call("fetch", f.requestURL(gz), init))
+	resp, err := await(jsFetch(f.requestURL(gz), init))
 	if err != nil {
 		return tracker.NetworkError(err.Error())
 	}
@@ -170,8 +170,7 @@ func (f *fetchTransport) sendKeepalive(b string, done func(error)) bool {
 		go settle(tracker.NetworkError(jsErr{arg(args, 0)}.Error()))
 		return nil
 	})
-	p := js.Global().Call("fetch", f.requestURL(false), helpers().Call("init", b, true))
-	p.Call("then", onOK, onErr)
+	jsThen(jsFetch(f.requestURL(false), requestInit(b, true)), onOK, onErr)
 	return true
 }
 
@@ -237,72 +236,6 @@ func responseError(resp js.Value) error {
 	}
 	return tracker.StatusError(status, msg, retryAfter)
 }
-
-// gzip compresses s with the browser's CompressionStream, returning the
-// bytes as a JS ArrayBuffer ready for fetch. It fails where the browser
-// has no CompressionStream.
-func gzip(s string) (js.Value, error) {
-	h := helpers()
-	if !h.Get("canGzip").Bool() {
-		return js.Value{}, errNoCompression
-	}
-	return await(h.Call("gzip", s))
-}
-
-// helpers returns JavaScript functions that do in one call from Go what
-// would otherwise take a dozen: each call across the boundary costs the
-// page microseconds, and a burst of events makes hundreds of requests'
-// worth of them.
-var helpers = sync.OnceValue(func() js.Value {
-	return js.Global().Get("Function").New(`return {
-  canGzip: typeof CompressionStream === "function",
-  // Writing into the stream directly costs a tenth of a Blob's stream(),
-  // which goes through the browser's blob store.
-  gzip: function (s) {
-    var cs = new CompressionStream("gzip");
-    var w = cs.writable.getWriter();
-    w.write(new TextEncoder().encode(s)).catch(function () {});
-    w.close().catch(function () {});
-    return new Response(cs.readable).arrayBuffer();
-  },
-  startWorker: function (src, onMessage, onError) {
-    if (typeof Worker !== "function" || typeof Blob !== "function" || typeof URL !== "function" || !URL.createObjectURL) return null;
-    try {
-      var url = URL.createObjectURL(new Blob([src], {type: "text/javascript"}));
-      var w = new Worker(url, {name: "tracklet"});
-      // Answers reach Go as numbers, all successes of a message in one
-      // call, and strings only for a failure: reading an object's
-      // members from Go costs a call across the boundary each.
-      w.onmessage = function (e) {
-        var m = e.data;
-        if (!m || typeof m !== "object") return;
-        if (m.hello) {
-          URL.revokeObjectURL(url);
-          return onMessage(0);
-        }
-        var ok = [-1];
-        (m.answers || []).forEach(function (a) {
-          if (a.status >= 200 && a.status <= 299) ok.push(a.id);
-          else onMessage(a.id, a.status, String(a.error || ""), String(a.retryAfter || ""), String(a.text || ""));
-        });
-        if (ok.length > 1) onMessage.apply(null, ok);
-      };
-      w.onerror = onError;
-      return w;
-    } catch (e) {
-      return null; // e.g. a Content-Security-Policy without blob: workers
-    }
-  },
-  post: function (w, id, url, body, gzip) {
-    w.postMessage({id: id, url: url, body: body, gzip: gzip});
-  },
-  init: function (body, keepalive) {
-    var init = {method: "POST", body: body, headers: {"Content-Type": "text/plain;charset=UTF-8"}, credentials: "omit", mode: "cors"};
-    if (keepalive) init.keepalive = true;
-    return init;
-  }
-};`).Invoke()
-})
 
 var errNoCompression = jsErr{js.ValueOf("CompressionStream is not available")}
 

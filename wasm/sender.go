@@ -3,12 +3,16 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall/js"
 	"time"
 
+	"github.com/tracklet/tracklet/event"
 	"github.com/tracklet/tracklet/wasm/tracker"
 )
 
@@ -29,7 +33,8 @@ import (
 // Content-Security-Policy that forbids blob: workers), the module sends
 // from the page as before.
 type sender struct {
-	w js.Value
+	w       js.Value
+	blobURL js.Value // the bootstrap's, revoked once the Worker runs
 
 	mu      sync.Mutex
 	ready   bool // the Worker said hello: it runs
@@ -45,54 +50,6 @@ type posted struct {
 	resent bool       // the page sent a copy (guarded by sender.mu)
 }
 
-// senderJS is the Worker's whole program. A message is {id, url, body
-// (a string, encoded to UTF-8 here), gzip}: gzip asks for compression, which the
-// Worker then notes in the url, where it has CompressionStream. The answer
-// is {id, status, retryAfter, text}, or {id, status: 0, error} for a
-// network error, sent in a list: {answers: [...]}.
-const senderJS = `"use strict";
-var canGzip = typeof CompressionStream === "function";
-onmessage = function (e) {
-  var m = e.data;
-  var gzip = m.gzip && canGzip;
-  var body = gzip ? compress(new TextEncoder().encode(m.body)) : Promise.resolve(m.body);
-  body.then(function (b) {
-    return fetch(gzip ? m.url + "&encoding=gzip" : m.url, {method: "POST", body: b, headers: {"Content-Type": "text/plain;charset=UTF-8"}, credentials: "omit", mode: "cors"});
-  }).then(function (resp) {
-    if (resp.ok) return answer({id: m.id, status: resp.status});
-    return resp.text().catch(function () { return ""; }).then(function (text) {
-      answer({id: m.id, status: resp.status, retryAfter: resp.headers.get("Retry-After") || "", text: text});
-    });
-  }).catch(function (err) {
-    answer({id: m.id, status: 0, error: String(err && err.message || err)});
-  });
-};
-// answer sends the answers that come in within one turn of the event
-// loop as one message: each message costs the page's main thread a task
-// and a call into Go, and during a burst the collector answers several
-// requests at once.
-var answers = [];
-function answer(a) {
-  answers.push(a);
-  if (answers.length > 1) return;
-  setTimeout(function () {
-    var all = answers;
-    answers = [];
-    postMessage({answers: all});
-  }, 0);
-}
-// compress gzips bytes. Writing them into the stream directly costs a
-// tenth of a Blob's stream(), which goes through the browser's blob store.
-function compress(bytes) {
-  var cs = new CompressionStream("gzip");
-  var w = cs.writable.getWriter();
-  w.write(bytes).catch(function () {});
-  w.close().catch(function () {});
-  return new Response(cs.readable).arrayBuffer();
-}
-postMessage({hello: true});
-`
-
 // errNoWorker answers the requests of a Worker that failed to start or
 // died: Send then sends them from the page.
 var errNoWorker = errors.New("the sending Worker failed")
@@ -101,13 +58,20 @@ var errNoWorker = errors.New("the sending Worker failed")
 // has not started by then is given up.
 const helloTimeout = 10 * time.Second
 
-// startSender starts the Worker; it returns nil where Workers are not
-// available. Requests may be posted at once: the Worker takes them when it
-// has started.
-func startSender() *sender {
+// startSender starts the Worker from script, the URL of
+// js/tracklet-sender.js; it returns nil where no Worker can start (no
+// Worker in this runtime, no script given, or a Content-Security-Policy
+// that forbids it). Requests may be posted at once: the Worker takes them
+// when it has started.
+func startSender(script string) *sender {
+	if script == "" {
+		return nil
+	}
 	s := &sender{waiting: map[int]*posted{}}
 	onMessage := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		s.onMessage(args)
+		if data := arg(args, 0).Get("data"); data.Type() == js.TypeString {
+			s.onMessage(data.String())
+		}
 		return nil
 	})
 	onError := js.FuncOf(func(_ js.Value, args []js.Value) any {
@@ -117,13 +81,15 @@ func startSender() *sender {
 		s.fail()
 		return nil
 	})
-	w := helpers().Call("startWorker", senderJS, onMessage, onError)
-	if w.Type() != js.TypeObject {
+	w, blobURL, ok := newWorker(script)
+	if !ok {
 		onMessage.Release()
 		onError.Release()
 		return nil
 	}
-	s.w = w
+	w.Set("onmessage", onMessage)
+	w.Set("onerror", onError)
+	s.w, s.blobURL = w, blobURL
 	time.AfterFunc(helloTimeout, func() {
 		s.mu.Lock()
 		started := s.ready
@@ -133,6 +99,37 @@ func startSender() *sender {
 		}
 	})
 	return s
+}
+
+// newWorker starts a Worker running script. A Worker's script must be
+// same-origin with the page, and the collector that serves it usually is
+// not: then the Worker starts from a blob: URL whose one line imports the
+// script, which a Content-Security-Policy allows with worker-src blob:
+// (its importScripts answers to the page's script-src, which names the
+// collector). A policy that forbids it makes the constructor throw, or
+// the Worker fail at once (onerror): the module then sends from the page.
+func newWorker(script string) (w, blobURL js.Value, ok bool) {
+	defer func() {
+		if recover() != nil {
+			w, blobURL, ok = js.Value{}, js.Undefined(), false
+		}
+	}()
+	g := js.Global()
+	if g.Get("Worker").Type() != js.TypeFunction {
+		return js.Value{}, js.Undefined(), false
+	}
+	u := g.Get("URL").New(script, g.Get("location").Get("href"))
+	opts := map[string]any{"name": "tracklet"}
+	if u.Get("origin").String() == g.Get("location").Get("origin").String() {
+		return g.Get("Worker").New(u.Get("href"), opts), js.Undefined(), true
+	}
+	if g.Get("Blob").Type() != js.TypeFunction || g.Get("URL").Get("createObjectURL").Type() != js.TypeFunction {
+		return js.Value{}, js.Undefined(), false
+	}
+	src := "importScripts(" + string(event.AppendJSONString(nil, u.Get("href").String())) + ");"
+	blob := g.Get("Blob").New([]any{src}, map[string]any{"type": "text/javascript"})
+	blobURL = g.Get("URL").Call("createObjectURL", blob)
+	return g.Get("Worker").New(blobURL, opts), blobURL, true
 }
 
 // usable reports whether requests can go through the Worker.
@@ -163,52 +160,60 @@ func (s *sender) post(url string, body []byte, gzip bool) *posted {
 	// The body crosses as a string: one call and no JS objects for Go to
 	// track (each js.Value of an object costs a finalizer); the Worker
 	// encodes it to bytes off the main thread.
-	helpers().Call("post", s.w, id, url, string(body), gzip)
+	s.w.Call("postMessage", js.ValueOf(map[string]any{"id": id, "url": url, "body": string(body), "gzip": gzip}))
 	return p
 }
 
-func (s *sender) onMessage(args []js.Value) {
-	// helpers' startWorker hands over (0) for the Worker's hello, (-1,
-	// id...) for successes and (id, status, error, retryAfter, text)
-	// for anything else.
-	id := arg(args, 0)
-	if id.Type() != js.TypeNumber {
-		return
-	}
-	switch id.Int() {
-	case 0:
+func (s *sender) onMessage(data string) {
+	// The Worker's messages (js/tracklet-sender.js): "hello" once it
+	// runs, "ok <id> <id>..." for the successes of one turn, and "failed
+	// " + JSON [id, status, error, retryAfter, text] for each failure.
+	switch {
+	case data == "hello":
 		s.mu.Lock()
 		s.ready = true
 		s.mu.Unlock()
-		return
-	case -1:
-		for _, id := range args[1:] {
-			s.mu.Lock()
-			p := s.waiting[id.Int()]
-			delete(s.waiting, id.Int())
-			s.mu.Unlock()
-			if p != nil {
-				p.answer <- nil
+		// The Worker has its script once it runs.
+		if s.blobURL.Type() == js.TypeString {
+			js.Global().Get("URL").Call("revokeObjectURL", s.blobURL)
+		}
+	case strings.HasPrefix(data, "ok "):
+		for _, f := range strings.Fields(data[3:]) {
+			if id, err := strconv.Atoi(f); err == nil {
+				if p := s.take(id); p != nil {
+					p.answer <- nil
+				}
 			}
 		}
-		return
+	case strings.HasPrefix(data, "failed "):
+		var f []any
+		if json.Unmarshal([]byte(data[7:]), &f) != nil || len(f) != 5 {
+			return
+		}
+		id, _ := f[0].(float64)
+		status, _ := f[1].(float64)
+		msg, _ := f[2].(string)
+		retryAfter, _ := f[3].(string)
+		text, _ := f[4].(string)
+		p := s.take(int(id))
+		if p == nil {
+			return
+		}
+		if status == 0 {
+			p.answer <- tracker.NetworkError(msg)
+			return
+		}
+		p.answer <- tracker.StatusError(int(status), errorMessage(text), tracker.ParseRetryAfter(retryAfter, time.Now()))
 	}
+}
+
+// take removes and returns the request id is waiting for, if any.
+func (s *sender) take(id int) *posted {
 	s.mu.Lock()
-	p := s.waiting[id.Int()]
-	delete(s.waiting, id.Int())
-	s.mu.Unlock()
-	if p == nil {
-		return
-	}
-	var err error
-	switch status := arg(args, 1).Int(); {
-	case status == 0:
-		err = tracker.NetworkError(arg(args, 2).String())
-	case status < 200 || status > 299:
-		retryAfter := tracker.ParseRetryAfter(arg(args, 3).String(), time.Now())
-		err = tracker.StatusError(status, errorMessage(arg(args, 4).String()), retryAfter)
-	}
-	p.answer <- err
+	defer s.mu.Unlock()
+	p := s.waiting[id]
+	delete(s.waiting, id)
+	return p
 }
 
 // fail gives up on the Worker: its unanswered requests are answered with

@@ -87,13 +87,7 @@ func newLocalStore(trackingID, tab string, maxEvents, maxBytes int) *localStore 
 		maxEvents: maxEvents, maxBytes: maxBytes, lease: leaseTimeout,
 		items: make(map[string]*item),
 	}
-	// Reading window.localStorage itself throws where storage is blocked,
-	// and syscall/js turns an exception in a property read into a crash,
-	// not a panic: read it in a JS try block.
-	s.ls = js.Global().Get("Function").New(`try { return globalThis.localStorage } catch (e) { return null }`).Invoke()
-	if s.ls.Type() != js.TypeObject {
-		s.ls = js.Undefined()
-	}
+	s.ls = localStorage()
 	return s
 }
 

@@ -118,3 +118,19 @@ func noPageErrors(t *testing.T, ctx context.Context) {
 		t.Errorf("errors reached the page: %q", errs)
 	}
 }
+
+// stage is what most browser tests start from: a browser, a real
+// collector, a proxy in front of it and a customer's site.
+type stage struct {
+	ctx       context.Context
+	collector *browsertest.Collector
+	proxy     *browsertest.Proxy
+	site      *browsertest.Site
+}
+
+func newStage(t *testing.T) stage {
+	t.Helper()
+	ctx := browsertest.Browser(t)
+	collector := browsertest.StartCollector(t)
+	return stage{ctx: ctx, collector: collector, proxy: browsertest.NewProxy(t, collector.URL), site: browsertest.NewSite(t)}
+}

@@ -18,7 +18,8 @@ import (
 
 // A repeat visit should download nothing of the tracker. tracklet.wasm and
 // wasm_exec.js are therefore also served under content-hashed names
-// (tracklet.<hash>.wasm, wasm_exec.<hash>.js) that may be cached for ever,
+// (tracklet.<hash>.wasm, wasm_exec.<hash>.js, tracklet-sender.<hash>.js,
+// the sending Worker's script) that may be cached for ever,
 // and the loaders that fetch them, tracklet.js and tracklet.mjs, are served
 // naming those URLs. The loaders keep their fixed URLs, which are what
 // sites put in their pages, and are cached briefly (loaderCache): a visit
@@ -31,7 +32,7 @@ import (
 // served, revalidated, for loaders older than hashed names.
 
 // hashedFiles are served under content-hashed names too.
-var hashedFiles = []string{"tracklet.wasm", "wasm_exec.js"}
+var hashedFiles = []string{"tracklet.wasm", "wasm_exec.js", "tracklet-sender.js"}
 
 // hashedLoaders name hashedFiles as string literals ("tracklet.wasm"),
 // each once; they are served with those literals replaced.

@@ -22,7 +22,7 @@ GOOS=js GOARCH=wasm "$GO" build -trimpath -tags validator_novalidatefn -gcflags=
 # (tracklet.wasm is fetched cross-origin by the loader).
 mkdir -p "$out/public"
 dist="$root/web/dist"
-for f in tracklet.js tracklet.mjs wasm_exec.js tracklet.wasm; do
+for f in tracklet.js tracklet.mjs tracklet-sender.js wasm_exec.js tracklet.wasm; do
   if [ -f "$dist/$f" ]; then cp "$dist/$f" "$out/public/$f"; fi
 done
 cat > "$out/public/_headers" <<'HEADERS'

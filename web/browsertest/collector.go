@@ -191,10 +191,7 @@ type Row struct {
 // from the SQLite file.
 func (c *Collector) Events(ctx context.Context, trackingID string) []Row {
 	c.t.Helper()
-	db, err := sql.Open("sqlite", "file:"+c.DB+"?mode=ro&_pragma=busy_timeout(5000)")
-	if err != nil {
-		c.t.Fatal(err)
-	}
+	db := c.open()
 	defer db.Close()
 	rows, err := db.QueryContext(ctx, `SELECT tracking_id, event_id, session_id, event_type, user_id, item_id,
 		recommendation_id, impression, properties, event_value, sent_at_ms, received_at_ms, occurred_at_ms
@@ -249,4 +246,46 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Rejection is one refused request, as the collector's rejected table
+// holds it.
+type Rejection struct {
+	Status       int
+	Reason, Body string
+}
+
+// Rejected reads the refused requests of trackingID, oldest first,
+// straight from the SQLite file.
+func (c *Collector) Rejected(ctx context.Context, trackingID string) []Rejection {
+	c.t.Helper()
+	db := c.open()
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT status, reason, body FROM rejected WHERE tracking_id = ? ORDER BY id`, trackingID)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []Rejection
+	for rows.Next() {
+		var r Rejection
+		if err := rows.Scan(&r.Status, &r.Reason, &r.Body); err != nil {
+			c.t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		c.t.Fatal(err)
+	}
+	return out
+}
+
+// open opens the collector's SQLite file, read-only.
+func (c *Collector) open() *sql.DB {
+	c.t.Helper()
+	db, err := sql.Open("sqlite", "file:"+c.DB+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return db
 }

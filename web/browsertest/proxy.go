@@ -2,6 +2,8 @@ package browsertest
 
 import (
 	"crypto/tls"
+	"bytes"
+	"compress/gzip"
 	"io"
 	"net"
 	"net/http"
@@ -28,8 +30,11 @@ type Proxy struct {
 
 	mu       sync.Mutex
 	fault    func(r *http.Request) int
-	delay    time.Duration  // before forwarding POST /events
-	requests map[string]int // by "METHOD /path"
+	assets   func(r *http.Request) int // fault for GETs (FailAssets)
+	held     chan struct{}             // closed to release held GETs of tracklet.wasm
+	bodies   []string                  // of POST /events, decompressed
+	delay    time.Duration             // before forwarding POST /events
+	requests map[string]int            // by "METHOD /path"
 	faults   int
 
 	in, out atomic.Int64 // bytes read from and written to the browser
@@ -106,6 +111,44 @@ func (p *Proxy) Delay(d time.Duration) {
 	p.mu.Unlock()
 }
 
+// FailAssets makes the proxy answer GET requests itself with the status
+// fault returns, instead of forwarding them; 0 forwards. FailAssets(nil)
+// forwards everything again.
+func (p *Proxy) FailAssets(fault func(r *http.Request) int) {
+	p.mu.Lock()
+	p.assets = fault
+	p.mu.Unlock()
+}
+
+// HoldModule holds every GET of the module (a path ending in .wasm) until
+// the returned function is called, as a slow network would: the page runs
+// with the loader only. The release function may be called more than once.
+func (p *Proxy) HoldModule() (release func()) {
+	ch := make(chan struct{})
+	p.mu.Lock()
+	p.held = ch
+	p.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			if p.held == ch {
+				p.held = nil
+			}
+			p.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// Bodies returns the bodies of the POST /events requests the proxy saw
+// (gunzipped where the query says encoding=gzip), in arrival order.
+func (p *Proxy) Bodies() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.bodies...)
+}
+
 // Requests returns how many requests the proxy saw by "METHOD /path" (the
 // query left out), and how many of them it answered with a fault.
 func (p *Proxy) Requests() (byRoute map[string]int, faults int) {
@@ -128,6 +171,7 @@ func (p *Proxy) Reset() {
 	p.mu.Lock()
 	p.requests = map[string]int{}
 	p.faults = 0
+	p.bodies = nil
 	p.mu.Unlock()
 	p.in.Store(0)
 	p.out.Store(0)
@@ -137,14 +181,28 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.requests[r.Method+" "+r.URL.Path]++
 	status := 0
-	if p.fault != nil && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/events") {
+	isEvents := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/events")
+	if p.fault != nil && isEvents {
 		status = p.fault(r)
+	}
+	if p.assets != nil && r.Method == http.MethodGet {
+		status = p.assets(r)
 	}
 	if status != 0 {
 		p.faults++
 	}
-	delay := p.delay
+	delay, held := p.delay, p.held
 	p.mu.Unlock()
+	if isEvents {
+		p.recordBody(r)
+	}
+	if held != nil && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, ".wasm") {
+		select {
+		case <-held:
+		case <-r.Context().Done():
+			return // the page went away
+		}
+	}
 	if status == 0 {
 		if delay > 0 && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/events") {
 			select {
@@ -165,6 +223,28 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	io.WriteString(w, `{"message":"injected by the test proxy"}`)
+}
+
+// recordBody keeps a copy of r's body, and puts the body back for the
+// collector.
+func (p *Proxy) recordBody(r *http.Request) {
+	b, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	if err != nil {
+		return
+	}
+	text := b
+	if r.URL.Query().Get("encoding") == "gzip" {
+		if zr, err := gzip.NewReader(bytes.NewReader(b)); err == nil {
+			if u, err := io.ReadAll(zr); err == nil {
+				text = u
+			}
+		}
+	}
+	p.mu.Lock()
+	p.bodies = append(p.bodies, string(text))
+	p.mu.Unlock()
 }
 
 // countingListener counts the bytes of every connection it accepts.

@@ -148,7 +148,7 @@ function renderTrackers() {
 // scriptTag is what a site owner pastes into their pages: the one-line stub
 // that queues early calls, then the loader, exactly as in the README.
 function scriptTag(trackingId) {
-  return '<script>window.tracklet=window.tracklet||{q:[]};["init","track","identify","reset","flush","consent","optIn","optOut","on"].forEach(function(m){window.tracklet[m]=window.tracklet[m]||function(){window.tracklet.q.push([m,arguments])}})</script>\n' +
+  return '<script>window.tracklet=window.tracklet||{q:[]};["init","track","identify","reset","flush","consent","optIn","optOut","on"].forEach(function(m){window.tracklet[m]=window.tracklet[m]||function(){window.tracklet.q.push([m,arguments,Date.now()])}})</script>\n' +
     '<script async src="' + location.origin + '/tracklet.js" data-tracking-id="' + trackingId + '"></script>';
 }
 

@@ -19,7 +19,7 @@ import (
 )
 
 // files are the assets a browser downloads, in the order they load.
-var files = []string{"tracklet.js", "tracklet.mjs", "wasm_exec.js", "tracklet.wasm"}
+var files = []string{"tracklet.js", "tracklet.mjs", "tracklet-sender.js", "wasm_exec.js", "tracklet.wasm"}
 
 func main() {
 	log.SetFlags(0)
