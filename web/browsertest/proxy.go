@@ -1,9 +1,9 @@
 package browsertest
 
 import (
-	"crypto/tls"
 	"bytes"
 	"compress/gzip"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
