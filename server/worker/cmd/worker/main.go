@@ -4,10 +4,11 @@
 // PutEvents API of package http on a D1 database, with accepted batches
 // passed through a Cloudflare Queue to a consumer in this same worker.
 //
-// syumai/workers starts this program afresh for every request and every
-// queue batch, with that invocation's environment (bindings and vars, see
-// wrangler.jsonc), so main wires everything up each time; nothing is kept
-// between invocations.
+// The loader (server/worker/loader/worker.mjs) starts this program once per
+// pooled instance and hands it invocation after invocation (see package
+// isolate), so main wires everything up once. Nothing here keeps a binding
+// of one invocation for the next: D1 and the Queue are looked up in the
+// current invocation's env each time they are used.
 //
 // Build it with server/worker/build.sh (make worker).
 package main
@@ -15,11 +16,10 @@ package main
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"log/slog"
 	"os"
-	"sync"
 
-	"github.com/syumai/workers"
 	"github.com/syumai/workers/cloudflare"
 	cfd1 "github.com/syumai/workers/cloudflare/d1"
 	"github.com/syumai/workers/cloudflare/queues"
@@ -28,6 +28,7 @@ import (
 	trackhttp "github.com/tracklet/tracklet/server/http"
 	"github.com/tracklet/tracklet/server/worker"
 	"github.com/tracklet/tracklet/server/worker/d1"
+	"github.com/tracklet/tracklet/server/worker/isolate"
 )
 
 // Binding names, as in wrangler.jsonc.
@@ -38,52 +39,60 @@ const (
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)) // workerd shows stdout as console.log
-	connector, err := cfd1.OpenConnector(dbBinding)
-	if err != nil {
-		log.Error("D1 binding missing", "binding", dbBinding, "err", err)
-		panic(err)
-	}
-	db := d1.New(sql.OpenDB(connector))
+	sqldb := sql.OpenDB(envConnector{dbBinding})
+	// No idle connections: each query opens one on the env of the
+	// invocation it runs in.
+	sqldb.SetMaxIdleConns(0)
+	db := d1.New(sqldb)
 
-	queues.ConsumeNonBlock(func(batch *queues.MessageBatch) error {
+	isolate.Consume(func(_ *isolate.Invocation, batch *queues.MessageBatch) error {
 		return consume(log, db, batch)
 	})
 
-	producer, err := queues.NewProducer(queueBinding)
-	if err != nil {
-		log.Error("Queue binding missing", "binding", queueBinding, "err", err)
-		panic(err)
-	}
-	// Work the handler starts in the background (logging a rejection)
-	// runs under waitUntil, and main waits for it: when main returns, the
-	// Go program ends, goroutines and all.
-	var background sync.WaitGroup
 	spawn := func(f func()) {
-		background.Add(1)
-		cloudflare.WaitUntil(func() {
-			defer background.Done()
-			f()
-		})
+		if !isolate.Current().WaitUntil(f) {
+			log.Warn("background task dropped: its invocation has ended")
+		}
 	}
-	workers.ServeNonBlock(worker.RejoinHeaders(trackhttp.NewHandler(trackhttp.Config{
-		Store:    &worker.Store{DB: db, Queue: textQueue{producer}},
+	isolate.Serve(worker.RejoinHeaders(trackhttp.NewHandler(trackhttp.Config{
+		Store:    &worker.Store{DB: db, Queue: envQueue{queueBinding}},
 		Rejected: &worker.RejectionLog{DB: db, Spawn: spawn, Log: log},
 		// The read/admin API (/v1/events, /v1/stats, /v1/rejected) is on
-		// when the ADMIN_TOKEN secret is set (wrangler secret put).
+		// when the ADMIN_TOKEN secret is set (wrangler secret put). Vars and
+		// secrets belong to a deployment, and so does the isolate: reading
+		// it once, in the first invocation, reads every invocation's.
 		AdminToken: cloudflare.Getenv("ADMIN_TOKEN"),
 		Admin:      db,
 		Logger:     log,
 	})))
-	workers.Ready()
-	<-workers.Done()
-	background.Wait()
+	isolate.Run()
 }
 
-// textQueue sends messages as text: the queue carries JSON we encode
-// ourselves.
-type textQueue struct{ p *queues.Producer }
+// envConnector opens D1 connections on the binding of the current
+// invocation's env.
+type envConnector struct{ binding string }
 
-func (q textQueue) Send(_ context.Context, body string) error { return q.p.SendText(body) }
+func (c envConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := cfd1.OpenConnector(c.binding)
+	if err != nil {
+		return nil, err
+	}
+	return conn.Connect(ctx)
+}
+
+func (envConnector) Driver() driver.Driver { return &cfd1.Driver{} }
+
+// envQueue sends messages as text (the queue carries JSON we encode
+// ourselves) to the producer binding of the current invocation's env.
+type envQueue struct{ binding string }
+
+func (q envQueue) Send(_ context.Context, body string) error {
+	p, err := queues.NewProducer(q.binding)
+	if err != nil {
+		return err
+	}
+	return p.SendText(body)
+}
 
 // consume writes a batch of queue messages (accepted requests) to D1.
 // A message that cannot be decoded is retried on its own, so that after
