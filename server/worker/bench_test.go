@@ -16,7 +16,7 @@ import (
 // figures say how the pieces compare, not what Cloudflare's network does.
 
 // benchWorker starts a worker with one tracker that accepts any origin.
-func benchWorker(b *testing.B) (*devWorker, string) {
+func benchWorker(b testing.TB) (*devWorker, string) {
 	b.Helper()
 	w := startWorker(b, nil)
 	const tid = "tk_benchmark"

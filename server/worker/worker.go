@@ -42,9 +42,28 @@ type Queue interface {
 type Store struct {
 	*d1.DB
 	Queue Queue
+	// Trackers, if not nil, answers Tracker and OriginAllowed in DB's
+	// place: a TrackerCache over it.
+	Trackers TrackerLookup
 }
 
 var _ server.Store = (*Store)(nil)
+
+// Tracker returns the tracker with trackingId id.
+func (s *Store) Tracker(ctx context.Context, id string) (*server.Tracker, error) {
+	if s.Trackers != nil {
+		return s.Trackers.Tracker(ctx, id)
+	}
+	return s.DB.Tracker(ctx, id)
+}
+
+// OriginAllowed reports whether some enabled tracker accepts origin.
+func (s *Store) OriginAllowed(ctx context.Context, origin string) (bool, error) {
+	if s.Trackers != nil {
+		return s.Trackers.OriginAllowed(ctx, origin)
+	}
+	return s.DB.OriginAllowed(ctx, origin)
+}
 
 // PutEvents gives events without an eventId a new one (a UUIDv7, as package
 // sqlite does) and enqueues b. The result counts every event as accepted:
