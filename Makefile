@@ -53,11 +53,13 @@ bench: build
 	$(GO) run ./server/cmd/tracklet-load -duration 5s
 	$(GO) run ./server/cmd/tracklet-load -duration 5s -ids v4
 
-## worker: the Cloudflare Worker (server/worker/build), with the browser module as its static assets
+## worker: the Cloudflare Worker (server/worker/build), with the browser module as its static assets;
+## installs the pinned wrangler (npm ci) first, so that `npx wrangler` in server/worker is that one
 worker: wasm
 	GO=$(GO) bash server/worker/build.sh
 
-## worker-dev: the worker under wrangler dev on $(WORKER_ADDR) with local D1 and Queue (tracker tk_dev, admin token dev)
+## worker-dev: the worker under wrangler dev on $(WORKER_ADDR) with local D1, Queue and R2 (tracker tk_dev,
+## admin token dev); `make worker` meanwhile makes it reload, a second worker-dev refuses to start
 worker-dev: wasm
 	GO=$(GO) ADDR=$(WORKER_ADDR) bash server/worker/dev.sh
 

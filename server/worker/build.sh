@@ -14,6 +14,17 @@ out="$here/build"
 GO="${GO:-go}"
 cd "$root"
 
+"$here/npm.sh" # the pinned wrangler, for what comes after a build
+
+# Everything is built in a fresh directory and moved into build/ at the
+# end, file by file with rename(2): a `make worker-dev` running meanwhile
+# sees complete files only and reloads, instead of crashing on half a wasm.
+mkdir -p "$out"
+tmp="$(mktemp -d "$out.tmp.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+final="$out"
+out="$tmp"
+
 "$GO" run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o "$out"
 mv "$out/worker.mjs" "$out/worker-library.mjs"
 cp "$here/loader/worker.mjs" "$out/worker.mjs"
@@ -35,6 +46,17 @@ cat > "$out/public/_headers" <<'HEADERS'
   Access-Control-Allow-Origin: *
   Cache-Control: public, max-age=300
 HEADERS
+
+# The loader last: wrangler dev reloads on its change, by then the wasm
+# beside it is the new one.
+mkdir -p "$final/public"
+for f in "$out"/public/* "$out"/public/.[!.]* "$out/app.wasm" "$out/wasm_exec.js" "$out/runtime.mjs" \
+         "$out/worker-library.mjs" "$out/worker.mjs"; do
+  [ -e "$f" ] || continue
+  rel="${f#"$out"/}"
+  mv -f "$f" "$final/$rel"
+done
+out="$final"
 
 raw=$(wc -c < "$out/app.wasm")
 gz=$(cat "$out/app.wasm" "$out/worker.mjs" "$out/wasm_exec.js" | gzip -6 | wc -c)

@@ -25,6 +25,7 @@ func TestWorkerConcurrency(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts wrangler dev")
 	}
+	t.Parallel() // each has a wrangler of its own; together they fit in make test's timeout
 	w, tid := benchWorker(t)
 	const clients, requests = 8, 15
 	var wg sync.WaitGroup
@@ -77,6 +78,7 @@ func TestDeadLetterReplay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts wrangler dev")
 	}
+	t.Parallel() // each has a wrangler of its own; together they fit in make test's timeout
 	setup(t)
 	dir := workerDir(t)
 	config, err := os.ReadFile(filepath.Join(dir, "wrangler.jsonc"))

@@ -367,13 +367,18 @@ func List(ctx context.Context, q sqlstore.Querier, trackingID string, since, unt
 // maxDeletes bounds one DELETE (D1 stops a query at 30 s).
 const maxDeletes = 20000
 
-// trim deletes events older than the window that a done part holds.
+// archived is the SQL condition that a done part holds events row e.
+const archived = `EXISTS (SELECT 1 FROM archived_hours AS a WHERE a.tracking_id = e.tracking_id
+	AND a.hour_ms = ` + hourOf + ` AND a.done = 1 AND e.seq BETWEEN a.first_seq AND a.last_seq)`
+
+// trim deletes events older than the window that a done part holds — but
+// never the newest event: seq is SQLite's rowid, which an emptied table
+// would hand out again from 1, and parts are seq ranges.
 func (a *Archiver) trim(ctx context.Context, now time.Time, rep *Report) error {
 	cutoff := now.Add(-or(a.Window, DefaultWindow)).UnixMilli()
 	for range 10 {
 		res, err := a.DB.ExecContext(ctx, `DELETE FROM events WHERE seq IN (SELECT seq FROM events AS e
-			WHERE received_at_ms < ? AND EXISTS (SELECT 1 FROM archived_hours AS a WHERE a.tracking_id = e.tracking_id
-				AND a.hour_ms = `+hourOf+` AND a.done = 1 AND e.seq BETWEEN a.first_seq AND a.last_seq) LIMIT ?)`,
+			WHERE received_at_ms < ? AND seq < (SELECT max(seq) FROM events) AND `+archived+` LIMIT ?)`,
 			cutoff, maxDeletes)
 		if err != nil {
 			return fmt.Errorf("archive: delete events past the window: %w", err)
@@ -387,7 +392,8 @@ func (a *Archiver) trim(ctx context.Context, now time.Time, rep *Report) error {
 			break
 		}
 	}
-	if err := a.DB.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE received_at_ms < ?`, cutoff).Scan(&rep.Unarchived); err != nil {
+	if err := a.DB.QueryRowContext(ctx, `SELECT count(*) FROM events AS e WHERE received_at_ms < ? AND NOT `+archived,
+		cutoff).Scan(&rep.Unarchived); err != nil {
 		return fmt.Errorf("archive: count unarchived events: %w", err)
 	}
 	if rep.Unarchived > 0 && a.Log != nil {

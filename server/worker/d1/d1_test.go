@@ -28,7 +28,7 @@ const sqliteLimitVariableNumber = 9
 // openD1 returns a SQLite file with the worker's migrations applied, as
 // `wrangler d1 migrations apply` builds it, whose connection refuses
 // statements with more than d1.MaxVariables bound variables, as D1 does.
-func openD1(t *testing.T) *sql.DB {
+func openD1(t testing.TB) *sql.DB {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "d1.sqlite"))
@@ -176,7 +176,7 @@ func orNone(s string) string {
 
 // batch builds a validated request of n events, with eventIds
 // prefix-0..prefix-(n-1), received at received.
-func batch(t *testing.T, tid, prefix string, n int, received time.Time) *server.Batch {
+func batch(t testing.TB, tid, prefix string, n int, received time.Time) *server.Batch {
 	t.Helper()
 	var evs []string
 	for i := range n {
