@@ -157,7 +157,7 @@ func BenchmarkQueueToD1(b *testing.B) {
 	for _, l := range loaders {
 		b.Run("loader="+l.name, func(b *testing.B) {
 			w, tid := benchWorker(b, l.script)
-			stored, busy := 0, 0
+			stored, busy, late := 0, 0, 0
 			var mu sync.Mutex
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -183,14 +183,32 @@ func BenchmarkQueueToD1(b *testing.B) {
 				wg.Wait()
 				accepted := time.Since(t0)
 				stored += requests
-				if a, _ := w.consumed(b, stored, 120*time.Second); a != stored*10 {
-					b.Fatalf("consumer stored %d events, want %d", a, stored*10)
+				// Not w.consumed, which fails the benchmark: a loader whose
+				// consumer falls behind still gets its figures, and the
+				// messages not stored within two minutes are reported.
+				msgs := 0
+				for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+					if msgs = consumedMessages(w); msgs >= stored {
+						break
+					}
 				}
 				elapsed := time.Since(t0)
+				late += stored - min(msgs, stored)
 				b.ReportMetric(float64(requests*10)/accepted.Seconds(), "accepted-events/s")
-				b.ReportMetric(float64(requests*10)/elapsed.Seconds(), "stored-events/s")
+				b.ReportMetric(float64(requests*10-10*(stored-min(msgs, stored)))/elapsed.Seconds(), "stored-events/s")
 			}
 			b.ReportMetric(float64(busy)/float64(b.N*requests), "503s/req")
+			b.ReportMetric(float64(late), "unstored-after-2min-msgs")
 		})
 	}
+}
+
+// consumedMessages counts the messages the consumer has logged as stored.
+func consumedMessages(w *devWorker) int {
+	n := 0
+	for _, m := range consumerLine.FindAllStringSubmatch(w.Output(), -1) {
+		k, _ := strconv.Atoi(m[1])
+		n += k
+	}
+	return n
 }
