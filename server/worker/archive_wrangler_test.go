@@ -56,7 +56,6 @@ func TestArchiveToR2(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts wrangler dev")
 	}
-	t.Parallel() // each has a wrangler of its own; together they fit in make test's timeout
 	w := startWorker(t, map[string]string{"ADMIN_TOKEN": adminToken, "ARCHIVE_WINDOW_HOURS": "1"}, "--test-scheduled")
 	ctx := context.Background()
 	for _, tid := range []string{"tk_arch_a", "tk_arch_b"} {

@@ -76,7 +76,6 @@ func TestPool(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts wrangler dev")
 	}
-	t.Parallel() // each has a wrangler of its own; together they fit in make test's timeout
 	w := startProbe(t)
 
 	t.Run("one instance serves request after request", func(t *testing.T) {
@@ -206,7 +205,6 @@ func TestPoolIsBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts wrangler dev")
 	}
-	t.Parallel() // each has a wrangler of its own; together they fit in make test's timeout
 	w := startProbe(t)
 	const n = 12
 	statuses := make(chan int, n)

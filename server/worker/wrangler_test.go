@@ -137,7 +137,8 @@ func startWorker(t testing.TB, vars map[string]string, extra ...string) *devWork
 // state in state, on a free loopback port, and waits until it answers.
 func startWrangler(t testing.TB, dir, state string, extra ...string) *devWorker {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// Two minutes: a loaded 2-core machine takes more than one to start workerd.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	w := &devWorker{t: t, state: state, out: &browsertest.SyncBuffer{}, done: make(chan struct{})}
 	port := freePort(t)
@@ -180,7 +181,7 @@ func startWrangler(t testing.TB, dir, state string, extra ...string) *devWorker 
 	case <-w.done:
 		t.Fatalf("wrangler dev exited before it was ready:\n%s", w.out)
 	case <-ctx.Done():
-		t.Fatalf("wrangler dev not ready within 60 s:\n%s", w.out)
+		t.Fatalf("wrangler dev not ready within 2 minutes:\n%s", w.out)
 	}
 	w.URL = "http://127.0.0.1:" + port
 	return w
