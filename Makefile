@@ -48,9 +48,11 @@ run: build
 ## test: every test, native, under Node (wasm) and in headless Chromium
 test: build test-go test-wasm
 
+# -timeout is per package: server/worker's suite starts wrangler dev (workerd)
+# seven times and takes ~8 minutes on a busy 2-core machine.
 test-go:
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 6m ./...
+	$(GO) test -count=1 -timeout 15m ./...
 
 test-wasm:
 	PATH="$(GOWASM):$$PATH" GOOS=js GOARCH=wasm $(GO) test -tags $(WASMTAGS) -count=1 ./event/... ./wasm/...
@@ -69,11 +71,13 @@ bench: build
 bench-peers: build
 	bash web/bench/peers.sh
 
-## worker: the Cloudflare Worker (server/worker/build), with the browser module as its static assets
+## worker: the Cloudflare Worker (server/worker/build), with the browser module as its static assets;
+## installs the pinned wrangler (npm ci) first, so that `npx wrangler` in server/worker is that one
 worker: wasm
 	GO=$(GO) bash server/worker/build.sh
 
-## worker-dev: the worker under wrangler dev on $(WORKER_ADDR) with local D1 and Queue (tracker tk_dev, admin token dev)
+## worker-dev: the worker under wrangler dev on $(WORKER_ADDR) with local D1, Queue and R2 (tracker tk_dev,
+## admin token dev); `make worker` meanwhile makes it reload, a second worker-dev refuses to start
 worker-dev: wasm
 	GO=$(GO) ADDR=$(WORKER_ADDR) bash server/worker/dev.sh
 

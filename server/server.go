@@ -163,6 +163,9 @@ type EventFilter struct {
 	TrackingID string
 	// Since and Until bound sentAt: Since <= sentAt < Until.
 	Since, Until time.Time
+	// ReceivedSince and ReceivedUntil bound the receipt time likewise (the
+	// Worker's archive cuts it into hours).
+	ReceivedSince, ReceivedUntil time.Time
 	// AfterSeq skips events up to and including this Seq, for paging.
 	AfterSeq int64
 	// ThroughSeq, if not 0, stops at this Seq: a snapshot for exports that

@@ -173,6 +173,14 @@ func eventsPage(ctx context.Context, q Querier, f server.EventFilter, after int6
 		where = append(where, "sent_at_ms < ?")
 		args = append(args, f.Until.UnixMilli())
 	}
+	if !f.ReceivedSince.IsZero() {
+		where = append(where, "received_at_ms >= ?")
+		args = append(args, f.ReceivedSince.UnixMilli())
+	}
+	if !f.ReceivedUntil.IsZero() {
+		where = append(where, "received_at_ms < ?")
+		args = append(args, f.ReceivedUntil.UnixMilli())
+	}
 	args = append(args, limit)
 	rows, err := q.QueryContext(ctx, `SELECT seq, `+EventColumns+` FROM events WHERE `+
 		strings.Join(where, " AND ")+` ORDER BY seq LIMIT ?`, args...)

@@ -42,9 +42,28 @@ type Queue interface {
 type Store struct {
 	*d1.DB
 	Queue Queue
+	// Trackers, if not nil, answers Tracker and OriginAllowed in DB's
+	// place: a TrackerCache over it.
+	Trackers TrackerLookup
 }
 
 var _ server.Store = (*Store)(nil)
+
+// Tracker returns the tracker with trackingId id.
+func (s *Store) Tracker(ctx context.Context, id string) (*server.Tracker, error) {
+	if s.Trackers != nil {
+		return s.Trackers.Tracker(ctx, id)
+	}
+	return s.DB.Tracker(ctx, id)
+}
+
+// OriginAllowed reports whether some enabled tracker accepts origin.
+func (s *Store) OriginAllowed(ctx context.Context, origin string) (bool, error) {
+	if s.Trackers != nil {
+		return s.Trackers.OriginAllowed(ctx, origin)
+	}
+	return s.DB.OriginAllowed(ctx, origin)
+}
 
 // PutEvents gives events without an eventId a new one (a UUIDv7, as package
 // sqlite does) and enqueues b. The result counts every event as accepted:
@@ -60,14 +79,44 @@ func (s *Store) PutEvents(ctx context.Context, b *server.Batch) (server.PutResul
 			e.EventID = event.String(id.String())
 		}
 	}
-	msg, err := EncodeBatch(b)
-	if err != nil {
+	if err := s.send(ctx, b); err != nil {
 		return server.PutResult{}, err
 	}
-	if err := s.Queue.Send(ctx, msg); err != nil {
-		return server.PutResult{}, fmt.Errorf("enqueue batch: %w", err)
-	}
 	return server.PutResult{Accepted: len(b.Request.EventList)}, nil
+}
+
+// MaxMessageBytes is the most a queue message carries: Cloudflare Queues
+// take 128 KB per message, some of it their own metadata.
+const MaxMessageBytes = 120 << 10
+
+// send enqueues b as one message, or, if that would pass MaxMessageBytes
+// (a request of ten events near their size limits, whose strings JSON
+// escapes, can), as the messages of its halves.
+func (s *Store) send(ctx context.Context, b *server.Batch) error {
+	msg, err := EncodeBatch(b)
+	if err != nil {
+		return err
+	}
+	if len(msg) > MaxMessageBytes && len(b.Request.EventList) > 1 {
+		half := len(b.Request.EventList) / 2
+		for _, events := range [][]event.Event{b.Request.EventList[:half], b.Request.EventList[half:]} {
+			part := *b
+			req := *b.Request
+			req.EventList = events
+			part.Request = &req
+			if err := s.send(ctx, &part); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(msg) > MaxMessageBytes {
+		return fmt.Errorf("enqueue batch: one event takes %d bytes, more than a queue message's %d", len(msg), MaxMessageBytes)
+	}
+	if err := s.Queue.Send(ctx, msg); err != nil {
+		return fmt.Errorf("enqueue batch: %w", err)
+	}
+	return nil
 }
 
 // message is a queue message: one accepted request. Times are Unix

@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -119,5 +120,50 @@ func TestRejoinHeaders(t *testing.T) {
 	}
 	if v := got["Content-Type"]; len(v) != 1 || v[0] != "text/plain;charset=UTF-8" {
 		t.Errorf("Content-Type = %q", v)
+	}
+}
+
+// TestPutEventsSplitsLargeRequests sends ten events at their size limits
+// with strings JSON must escape: the request is over a queue message's
+// size, so it goes as several messages, each under MaxMessageBytes, that
+// together hold every event once.
+func TestPutEventsSplitsLargeRequests(t *testing.T) {
+	q := make(chanQueue, 16)
+	s := &worker.Store{Queue: q}
+	item := strings.Repeat("<", event.MaxIDLength)
+	impressions := make([]string, event.MaxImpressions)
+	for i := range impressions {
+		impressions[i] = fmt.Sprintf(`"%s"`, item)
+	}
+	var evs []string
+	for i := range event.MaxEvents {
+		evs = append(evs, fmt.Sprintf(`{"eventId":"e%d","eventType":"T","sentAt":1714979289,"impression":[%s]}`,
+			i, strings.Join(impressions, ",")))
+	}
+	b := &server.Batch{Request: decodeValid(t, `{"trackingId":"tk_a","sessionId":"s","eventList":[`+strings.Join(evs, ",")+`]}`),
+		ReceivedAt: time.Now()}
+	if whole, _ := worker.EncodeBatch(b); len(whole) <= worker.MaxMessageBytes {
+		t.Fatalf("the request encodes to %d bytes: not over the limit, the test proves nothing", len(whole))
+	}
+	res, err := s.PutEvents(context.Background(), b)
+	if err != nil || res.Accepted != event.MaxEvents {
+		t.Fatalf("PutEvents = %+v, %v", res, err)
+	}
+	close(q)
+	var ids []string
+	for msg := range q {
+		if len(msg) > worker.MaxMessageBytes {
+			t.Errorf("a message of %d bytes", len(msg))
+		}
+		got, err := worker.DecodeBatch(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range got.Request.EventList {
+			ids = append(ids, *e.EventID)
+		}
+	}
+	if len(ids) != event.MaxEvents || ids[0] != "e0" || ids[9] != "e9" {
+		t.Errorf("the messages hold %v", ids)
 	}
 }

@@ -120,25 +120,33 @@ const watchdog = `"$@" </dev/null & trap 'kill -TERM -- -$$ 2>/dev/null' EXIT; r
 // startWorker applies the migrations to a fresh local D1, starts wrangler
 // dev on a free loopback port with vars as the worker's environment, waits
 // until it answers and stops it when t ends.
-func startWorker(t testing.TB, vars map[string]string) *devWorker {
+func startWorker(t testing.TB, vars map[string]string, extra ...string) *devWorker {
 	t.Helper()
 	setup(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-
-	w := &devWorker{t: t, state: t.TempDir(), out: &browsertest.SyncBuffer{}, done: make(chan struct{})}
-	wrangler(t, ctx, "d1", "migrations", "apply", "DB", "--local", "--persist-to", w.state)
-
-	port := freePort(t)
-	args := []string{"dev", "--local", "--ip", "127.0.0.1", "--port", port,
-		"--persist-to", w.state, "--inspector-port", freePort(t),
-		"--show-interactive-dev-session=false", "--log-level", "log"}
+	state := t.TempDir()
+	wrangler(t, ctx, "d1", "migrations", "apply", "DB", "--local", "--persist-to", state)
 	for k, v := range vars {
-		args = append(args, "--var", k+":"+v)
+		extra = append(extra, "--var", k+":"+v)
 	}
-	dir := workerDir(t)
+	return startWrangler(t, workerDir(t), state, extra...)
+}
+
+// startWrangler runs wrangler dev in dir (its wrangler.jsonc) with local
+// state in state, on a free loopback port, and waits until it answers.
+func startWrangler(t testing.TB, dir, state string, extra ...string) *devWorker {
+	t.Helper()
+	// Two minutes: a loaded 2-core machine takes more than one to start workerd.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	w := &devWorker{t: t, state: state, out: &browsertest.SyncBuffer{}, done: make(chan struct{})}
+	port := freePort(t)
+	args := append([]string{"dev", "--local", "--ip", "127.0.0.1", "--port", port,
+		"--persist-to", w.state, "--inspector-port", freePort(t),
+		"--show-interactive-dev-session=false", "--log-level", "log"}, extra...)
 	w.cmd = exec.Command("bash", append([]string{"-c", watchdog, "wrangler",
-		filepath.Join(dir, "node_modules", ".bin", "wrangler")}, args...)...)
+		filepath.Join(workerDir(t), "node_modules", ".bin", "wrangler")}, args...)...)
 	w.cmd.Dir = dir
 	w.cmd.Env = append(os.Environ(), wranglerEnv...)
 	// wrangler starts node and workerd children: give them a process group
@@ -173,7 +181,7 @@ func startWorker(t testing.TB, vars map[string]string) *devWorker {
 	case <-w.done:
 		t.Fatalf("wrangler dev exited before it was ready:\n%s", w.out)
 	case <-ctx.Done():
-		t.Fatalf("wrangler dev not ready within 60 s:\n%s", w.out)
+		t.Fatalf("wrangler dev not ready within 2 minutes:\n%s", w.out)
 	}
 	w.URL = "http://127.0.0.1:" + port
 	return w

@@ -6,13 +6,14 @@
 // syumai/workers' D1 driver, in native tests from modernc.org/sqlite with
 // the same migrations applied. The D1 driver has no transactions and D1
 // allows at most 100 bound variables per statement, so nothing here needs
-// a transaction and every insert is chunked to fit; instead of atomicity,
-// writes are idempotent (see Insert).
+// a transaction and a queue batch goes in as one JSON parameter; writes
+// are idempotent besides (see Insert).
 package d1
 
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -26,9 +27,30 @@ import (
 // MaxVariables is D1's limit on bound parameters in one statement.
 const MaxVariables = 100
 
-// rowsPerInsert is how many events one INSERT carries: 7 × 14 = 98
-// variables, the most that fit under MaxVariables.
-const rowsPerInsert = MaxVariables / sqlstore.ColumnsPerEvent
+// MaxStatementJSON is how many bytes of rows one INSERT's JSON parameter
+// carries at most. D1 refuses a string over 2,000,000 bytes; a queue batch
+// (100 messages of usually a few KB) fits in one statement, the largest
+// possible (100 of 128 KB) in 13, under the free plan's 50 queries per
+// invocation.
+const MaxStatementJSON = 1_000_000
+
+// insertJSONSQL inserts the rows of a JSON array of arrays, each holding an
+// event's values in sqlstore.EventColumns' order, in array order, skipping
+// an event whose (tracking_id, event_id) is stored already. One bound
+// variable whatever the row count: D1's 100-variable limit would otherwise
+// cut a queue batch into a statement per 7 events.
+var insertJSONSQL = func() string {
+	var cols strings.Builder
+	for i := range sqlstore.ColumnsPerEvent {
+		if i > 0 {
+			cols.WriteString(", ")
+		}
+		fmt.Fprintf(&cols, "json_extract(value, '$[%d]')", i)
+	}
+	// "WHERE true": see sqlstore.InsertRequestSQL.
+	return "INSERT INTO events (" + sqlstore.EventColumns + ") SELECT " + cols.String() +
+		" FROM json_each(?) WHERE true ON CONFLICT (tracking_id, event_id) DO NOTHING"
+}()
 
 // DB is a Tracklet database on D1. It implements server.Store's reads
 // (Tracker, OriginAllowed), server.EventReader, and Insert for the queue
@@ -76,26 +98,40 @@ func (db *DB) CreateTracker(ctx context.Context, id, name string, origins []stri
 	return t, nil
 }
 
+// InsertResult is what Insert did.
+type InsertResult struct {
+	server.PutResult
+	// Statements counts the statements it ran: one per MaxStatementJSON
+	// bytes of rows, so usually one per queue batch.
+	Statements int
+}
+
 // Insert stores the events of batches, in order, and counts what it did.
 // Every event must have an eventId already (the queue producer assigns
 // them, so that a redelivered batch carries the same ids).
 //
-// The events go in multi-row INSERTs of at most rowsPerInsert rows, each
-// ... ON CONFLICT (tracking_id, event_id) DO NOTHING. Without transactions
-// an error can leave some statements applied; the caller then retries all
-// of batches, and the unique index turns the rows already stored into
-// duplicates. So a retry never stores an event twice: at-least-once
-// delivery becomes exactly-once storage. (Duplicates counts them, so on a
-// retry it over-counts what the client sent twice.)
-func (db *DB) Insert(ctx context.Context, batches []*server.Batch) (server.PutResult, error) {
-	var res server.PutResult
-	args := make([]any, 0, rowsPerInsert*sqlstore.ColumnsPerEvent)
-	rows := 0
+// The events go as one JSON parameter into one INSERT … SELECT … FROM
+// json_each(?) … ON CONFLICT (tracking_id, event_id) DO NOTHING (more only
+// if they exceed MaxStatementJSON), so a batch is stored atomically. If
+// there are several statements, an error can leave some applied; the
+// caller then retries all of batches, and the unique index turns the rows
+// already stored into duplicates. So a retry never stores an event twice:
+// at-least-once delivery becomes exactly-once storage. (Duplicates counts
+// them, so on a retry it over-counts what the client sent twice.)
+func (db *DB) Insert(ctx context.Context, batches []*server.Batch) (InsertResult, error) {
+	var (
+		res  InsertResult
+		rows = 0
+		buf  = []byte{'['}
+		args []any
+	)
 	flush := func() error {
 		if rows == 0 {
 			return nil
 		}
-		r, err := db.db.ExecContext(ctx, sqlstore.InsertEventsSQL(rows), args...)
+		buf = append(buf, ']')
+		r, err := db.db.ExecContext(ctx, insertJSONSQL, string(buf))
+		res.Statements++
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
@@ -105,20 +141,29 @@ func (db *DB) Insert(ctx context.Context, batches []*server.Batch) (server.PutRe
 		}
 		res.Accepted += int(n)
 		res.Duplicates += rows - int(n)
-		args, rows = args[:0], 0
+		buf, rows = buf[:1], 0
 		return nil
 	}
 	for _, b := range batches {
 		for i := range b.Request.EventList {
 			var err error
-			if args, err = sqlstore.AppendEventArgs(args, b, &b.Request.EventList[i]); err != nil {
+			if args, err = sqlstore.AppendEventArgs(args[:0], b, &b.Request.EventList[i]); err != nil {
 				return res, err
 			}
-			if rows++; rows == rowsPerInsert {
+			row, err := json.Marshal(args)
+			if err != nil {
+				return res, fmt.Errorf("insert events: %w", err)
+			}
+			if rows > 0 && len(buf)+1+len(row)+1 > MaxStatementJSON {
 				if err := flush(); err != nil {
 					return res, err
 				}
 			}
+			if rows > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, row...)
+			rows++
 		}
 	}
 	return res, flush()

@@ -28,7 +28,7 @@ const sqliteLimitVariableNumber = 9
 // openD1 returns a SQLite file with the worker's migrations applied, as
 // `wrangler d1 migrations apply` builds it, whose connection refuses
 // statements with more than d1.MaxVariables bound variables, as D1 does.
-func openD1(t *testing.T) *sql.DB {
+func openD1(t testing.TB) *sql.DB {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "d1.sqlite"))
@@ -176,7 +176,7 @@ func orNone(s string) string {
 
 // batch builds a validated request of n events, with eventIds
 // prefix-0..prefix-(n-1), received at received.
-func batch(t *testing.T, tid, prefix string, n int, received time.Time) *server.Batch {
+func batch(t testing.TB, tid, prefix string, n int, received time.Time) *server.Batch {
 	t.Helper()
 	var evs []string
 	for i := range n {
@@ -205,11 +205,16 @@ func count(t *testing.T, db *sql.DB) int {
 	return n
 }
 
-// TestInsertChunks inserts queue batches whose event counts sit on both
-// sides of one statement's capacity (7 rows of 14 columns = 98 variables).
-func TestInsertChunks(t *testing.T) {
+// TestInsertOneStatement inserts queue batches of one to 100 messages:
+// each is one statement with one bound variable, whatever its size (D1
+// would refuse 14 variables per row past 7 rows).
+func TestInsertOneStatement(t *testing.T) {
 	now := time.UnixMilli(1714979289123)
-	for _, sizes := range [][]int{{1}, {7}, {7, 1}, {4, 4}, {10, 10, 10, 10, 10, 10, 10}, {3, 10, 1, 10, 6}} {
+	full := make([]int, 100) // a full queue batch: 100 requests of 10 events
+	for i := range full {
+		full[i] = 10
+	}
+	for _, sizes := range [][]int{{1}, {7}, {7, 1}, {4, 4}, {10, 10, 10, 10, 10, 10, 10}, {3, 10, 1, 10, 6}, full} {
 		t.Run(fmt.Sprint(sizes), func(t *testing.T) {
 			sqldb := openD1(t)
 			db := d1.New(sqldb)
@@ -223,8 +228,8 @@ func TestInsertChunks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res != (server.PutResult{Accepted: total}) {
-				t.Errorf("Insert = %+v, want %d accepted", res, total)
+			if res.PutResult != (server.PutResult{Accepted: total}) || res.Statements != 1 {
+				t.Errorf("Insert = %+v, want %d accepted in one statement", res, total)
 			}
 			if n := count(t, sqldb); n != total {
 				t.Errorf("%d rows stored, want %d", n, total)
@@ -234,7 +239,7 @@ func TestInsertChunks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res != (server.PutResult{Duplicates: total}) {
+			if res.PutResult != (server.PutResult{Duplicates: total}) {
 				t.Errorf("second Insert = %+v, want %d duplicates", res, total)
 			}
 			if n := count(t, sqldb); n != total {
@@ -260,7 +265,7 @@ func TestInsertDedup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (server.PutResult{Accepted: 7, Duplicates: 1}); res != want {
+	if want := (server.PutResult{Accepted: 7, Duplicates: 1}); res.PutResult != want {
 		t.Errorf("Insert = %+v, want %+v", res, want)
 	}
 	var typ string
@@ -451,16 +456,16 @@ func TestRejectedIsBounded(t *testing.T) {
 	}
 }
 
-// TestRetryAfterPartialFailure is the queue's at-least-once delivery meeting
-// D1's missing transactions: a consumer whose second INSERT fails has
-// stored the first; the redelivered batch stores exactly the rest.
-func TestRetryAfterPartialFailure(t *testing.T) {
+// TestFailedInsertIsAtomic is the queue's at-least-once delivery meeting
+// D1: a batch whose statement fails stores nothing; the redelivered batch
+// stores all of it.
+func TestFailedInsertIsAtomic(t *testing.T) {
 	ctx := context.Background()
 	sqldb := openD1(t)
 	db := d1.New(sqldb)
 	now := time.UnixMilli(1714979289123)
 	batches := []*server.Batch{batch(t, "tk_a", "a", 10, now), batch(t, "tk_a", "b", 10, now)}
-	batches[1].Request.EventList[0].EventType = "Boom" // event 11: in the second statement of 7
+	batches[1].Request.EventList[0].EventType = "Boom" // event 11
 	if _, err := sqldb.Exec(`CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.event_type = 'Boom'
 		BEGIN SELECT RAISE(ABORT, 'D1 is down'); END`); err != nil {
 		t.Fatal(err)
@@ -468,8 +473,8 @@ func TestRetryAfterPartialFailure(t *testing.T) {
 	if _, err := db.Insert(ctx, batches); err == nil {
 		t.Fatal("Insert succeeded through a failing statement")
 	}
-	if n := count(t, sqldb); n != 7 {
-		t.Fatalf("after the failure %d events are stored, want the first statement's 7", n)
+	if n := count(t, sqldb); n != 0 {
+		t.Fatalf("after the failure %d events are stored, want none", n)
 	}
 	if _, err := sqldb.Exec(`DROP TRIGGER boom`); err != nil {
 		t.Fatal(err)
@@ -478,11 +483,55 @@ func TestRetryAfterPartialFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (server.PutResult{Accepted: 13, Duplicates: 7}); res != want {
+	if want := (server.PutResult{Accepted: 20}); res.PutResult != want {
 		t.Errorf("redelivery: %+v, want %+v", res, want)
 	}
-	if n := count(t, sqldb); n != 20 {
-		t.Errorf("%d events stored, want each of the 20 once", n)
+}
+
+// TestInsertSplitsLargeBatches sends more than MaxStatementJSON bytes of
+// events: they go in several statements, each under D1's 2 MB string
+// limit, and a redelivery after a failure in the second stores exactly
+// the rest.
+func TestInsertSplitsLargeBatches(t *testing.T) {
+	ctx := context.Background()
+	sqldb := openD1(t)
+	db := d1.New(sqldb)
+	now := time.UnixMilli(1714979289123)
+	var batches []*server.Batch
+	big := strings.Repeat("x", event.MaxPropertiesLength-20)
+	for i := range 100 {
+		b := batch(t, "tk_a", fmt.Sprint("m", i), 10, now)
+		for j := range b.Request.EventList {
+			b.Request.EventList[j].Properties = event.String(`{"p":"` + big + `"}`)
+		}
+		batches = append(batches, b)
+	}
+	last := batches[99].Request.EventList
+	last[len(last)-1].EventType = "Boom"
+	if _, err := sqldb.Exec(`CREATE TRIGGER boom BEFORE INSERT ON events WHEN NEW.event_type = 'Boom'
+		BEGIN SELECT RAISE(ABORT, 'D1 is down'); END`); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Insert(ctx, batches)
+	if err == nil {
+		t.Fatal("Insert succeeded through a failing statement")
+	}
+	stored := count(t, sqldb)
+	if res.Statements < 2 || stored == 0 || stored >= 1000 {
+		t.Fatalf("%d statements stored %d of 1000 events before failing; want several statements, the first ones applied", res.Statements, stored)
+	}
+	if _, err := sqldb.Exec(`DROP TRIGGER boom`); err != nil {
+		t.Fatal(err)
+	}
+	res, err = db.Insert(ctx, batches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (server.PutResult{Accepted: 1000 - stored, Duplicates: stored}); res.PutResult != want {
+		t.Errorf("redelivery: %+v, want %+v", res, want)
+	}
+	if n := count(t, sqldb); n != 1000 {
+		t.Errorf("%d events stored, want each of the 1000 once", n)
 	}
 }
 
