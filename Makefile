@@ -26,11 +26,17 @@ build: wasm
 	$(GO) build -trimpath -o bin/tracklet ./server/cmd/tracklet
 
 ## wasm: the browser module into web/dist, which the collector embeds
+# The stamp hashes the sources as the build starts and is put in place once
+# everything is built: the browser tests (web/browsertest.CheckDist) fail
+# on a web/dist older than the tree instead of testing the old module. A
+# dot file, so that go:embed leaves it out and the collector never serves it.
 wasm:
+	$(GO) run ./web/cmd/stamp > $(DIST)/.sources.sha256.new
 	GOOS=js GOARCH=wasm $(GO) build $(WASMFLAGS) -o $(DIST)/tracklet.wasm ./wasm
 	cp $(GOWASM)/wasm_exec.js $(DIST)/wasm_exec.js
 	cp js/tracklet.js js/tracklet.mjs $(DIST)/
 	$(GO) run ./web/cmd/compress $(DIST)
+	mv $(DIST)/.sources.sha256.new $(DIST)/.sources.sha256
 
 ## run: the collector with the demo site on an embedded SQLite file
 run: build
@@ -62,4 +68,4 @@ worker-dev: wasm
 	GO=$(GO) ADDR=$(WORKER_ADDR) bash server/worker/dev.sh
 
 clean:
-	rm -rf bin server/worker/build server/worker/.wrangler $(filter-out $(DIST)/README.md,$(wildcard $(DIST)/*))
+	rm -rf bin server/worker/build server/worker/.wrangler $(DIST)/.sources.sha256* $(filter-out $(DIST)/README.md,$(wildcard $(DIST)/*))
