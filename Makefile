@@ -17,7 +17,7 @@ GOWASM    := $(shell $(GO) env GOROOT)/lib/wasm
 WASMTAGS  := validator_novalidatefn
 WASMFLAGS := -trimpath -tags $(WASMTAGS) -gcflags=all=-l -ldflags="-s -w"
 
-.PHONY: all build wasm run test test-go test-wasm bench worker worker-dev clean
+.PHONY: all build wasm run test test-go test-wasm tsc bench worker worker-dev clean
 
 all: build
 
@@ -46,9 +46,19 @@ run: build
 ## test: every test, native, under Node (wasm) and in headless Chromium
 test: build test-go test-wasm
 
-test-go:
+test-go: tsc
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 6m ./...
+	TSC=$(TSC) $(GO) test -count=1 -timeout 6m ./...
+
+# tsc checks js/tracklet.d.ts (js/types_test.go fails without it): the pinned
+# TypeScript, installed outside the repository on first use, unless $TSC
+# names one already.
+TSC_DIR   ?= $(or $(TMPDIR),/tmp)/tracklet-tsc
+TSC       ?= $(TSC_DIR)/node_modules/.bin/tsc
+TYPESCRIPT := typescript@5.9.3
+tsc:
+	@command -v "$(TSC)" >/dev/null || \
+	  npm install --no-save --no-audit --no-fund --prefix "$(TSC_DIR)" $(TYPESCRIPT) >/dev/null
 
 test-wasm:
 	PATH="$(GOWASM):$$PATH" GOOS=js GOARCH=wasm $(GO) test -tags $(WASMTAGS) -count=1 ./event/... ./wasm/...
