@@ -17,7 +17,7 @@ GOWASM    := $(shell $(GO) env GOROOT)/lib/wasm
 WASMTAGS  := validator_novalidatefn
 WASMFLAGS := -trimpath -tags $(WASMTAGS) -gcflags=all=-l -ldflags="-s -w"
 
-.PHONY: all build wasm run test test-go test-wasm tsc bench worker worker-dev clean
+.PHONY: all build wasm run test test-go test-wasm tsc lint bench worker worker-dev clean
 
 all: build
 
@@ -68,6 +68,15 @@ tsc:
 
 test-wasm:
 	PATH="$(GOWASM):$$PATH" GOOS=js GOARCH=wasm $(GO) test -tags $(WASMTAGS) -count=1 ./event/... ./wasm/...
+
+## lint: staticcheck (pinned), on the native packages and on the browser module as js/wasm
+# Not part of `make test` until the whole tree is clean of its findings.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+TOOLS       := $(or $(TMPDIR),/tmp)/tracklet-tools
+lint:
+	GOBIN=$(TOOLS) $(GO) install $(STATICCHECK)
+	$(TOOLS)/staticcheck ./...
+	GOOS=js GOARCH=wasm $(TOOLS)/staticcheck -tags $(WASMTAGS) ./event/... ./wasm/...
 
 ## bench: Go benchmarks (browser, worker, codec) and the collector's load generator
 bench: build
