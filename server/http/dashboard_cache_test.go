@@ -77,7 +77,14 @@ func TestStatsCacheReusesInProportionToCost(t *testing.T) {
 			}
 		}()
 	}
-	waitLocked(t, "(*statsCache).get", 9) // the others queue up behind the one read
+	// One request reads; the 9 others queue up behind it (on the entry's
+	// mutex, or for a moment on the cache's, then on the entry's).
+	for deadline := time.Now().Add(10 * time.Second); computed.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no read started in 10s")
+		}
+	}
+	waitLocked(t, "(*statsCache).get", 9)
 	if n := computed.Load(); n != 1 {
 		t.Fatalf("%d reads started, want 1 with the 9 other requests waiting for it", n)
 	}
