@@ -56,15 +56,6 @@ func (errs Errors) errOrNil() error {
 	return errs
 }
 
-// prefix returns errs with path put before every field, for reporting the
-// members of a nested value.
-func (errs Errors) prefix(path string) Errors {
-	for _, e := range errs {
-		e.Field = join(path, e.Field)
-	}
-	return errs
-}
-
 func join(path, field string) string {
 	if path == "" {
 		return field

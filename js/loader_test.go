@@ -7,14 +7,11 @@ package js_test
 import (
 	"compress/gzip"
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -29,47 +26,12 @@ import (
 	"github.com/tracklet/tracklet/event"
 )
 
-var (
-	buildOnce sync.Once
-	distDir   string
-	buildErr  error
-)
-
-// dist builds the wasm module once and gathers what the collector serves.
+// dist is the module `make build` put in web/dist, with the build flags
+// users get (the Makefile is their one home), checked to be built from
+// this tree.
 func dist(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		distDir, buildErr = os.MkdirTemp("", "tracklet-dist-")
-		if buildErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(distDir, "tracklet.wasm"), "../wasm")
-		cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("building the wasm: %v\n%s", err, out)
-			return
-		}
-		for src, dst := range map[string]string{
-			filepath.Join(runtime.GOROOT(), "lib", "wasm", "wasm_exec.js"): "wasm_exec.js",
-			"tracklet.js":        "tracklet.js",
-			"tracklet.mjs":       "tracklet.mjs",
-			"tracklet-sender.js": "tracklet-sender.js",
-		} {
-			b, err := os.ReadFile(src)
-			if err != nil {
-				buildErr = err
-				return
-			}
-			if err := os.WriteFile(filepath.Join(distDir, dst), b, 0o644); err != nil {
-				buildErr = err
-				return
-			}
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return distDir
+	return browsertest.DistDir(t)
 }
 
 // assets is the collector's side: it serves the loader and module under

@@ -2,6 +2,8 @@ package http
 
 import (
 	"errors"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -26,6 +28,28 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
+}
+
+// waitLocked waits until n goroutines wait for a sync.Mutex inside fn, as
+// their stacks show: the signal that they queued up, where a sleep would
+// only hope so.
+func waitLocked(t *testing.T, fn string, n int) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		got := 0
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.Contains(g, "sync.(*Mutex).Lock") && strings.Contains(g, fn) {
+				got++
+			}
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines wait for a mutex in %s, want %d", got, fn, n)
+		}
+	}
 }
 
 func TestStatsCacheReusesInProportionToCost(t *testing.T) {
@@ -53,10 +77,17 @@ func TestStatsCacheReusesInProportionToCost(t *testing.T) {
 			}
 		}()
 	}
-	for computed.Load() == 0 {
-		time.Sleep(time.Millisecond)
+	// One request reads; the 9 others queue up behind it (on the entry's
+	// mutex, or for a moment on the cache's, then on the entry's).
+	for deadline := time.Now().Add(10 * time.Second); computed.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no read started in 10s")
+		}
 	}
-	time.Sleep(10 * time.Millisecond) // let the others queue up behind it
+	waitLocked(t, "(*statsCache).get", 9)
+	if n := computed.Load(); n != 1 {
+		t.Fatalf("%d reads started, want 1 with the 9 other requests waiting for it", n)
+	}
 	close(release)
 	wg.Wait()
 	if n := computed.Load(); n != 1 {

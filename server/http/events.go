@@ -165,12 +165,6 @@ func parseSentAtHeader(v string) (time.Time, error) {
 	return time.UnixMilli(ms), nil
 }
 
-// errBodyTooLarge and errDecodedTooLarge are answered 413.
-var (
-	errBodyTooLarge    = errors.New("body: larger than the limit")
-	errDecodedTooLarge = errors.New("body: larger than the limit once decompressed")
-)
-
 // readBody reads the request body within the limits, decompressing gzip.
 // On failure it returns the status to answer with.
 func (h *Handler) readBody(r *http.Request) ([]byte, int, error) {

@@ -109,6 +109,10 @@ func eventArgs(b *server.Batch) ([]any, error) {
 	return args, nil
 }
 
+// testHookGroup, if set before Open, hears the size of each group the
+// writer is about to commit: tests wait for it instead of sleeping.
+var testHookGroup func(requests int)
+
 // writer is the only goroutine that writes events. It takes every write
 // waiting in the queue (up to maxGroup) into one transaction: while one
 // commit waits for the disk, the next group gathers.
@@ -139,6 +143,9 @@ func (db *DB) writer() {
 			default:
 				break gather
 			}
+		}
+		if testHookGroup != nil {
+			testHookGroup(len(group))
 		}
 		db.commit(group)
 	}

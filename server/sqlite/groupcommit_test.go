@@ -79,6 +79,46 @@ func waitQueued(t *testing.T, db *DB, n int) {
 	}
 }
 
+// watchGroups makes the writer of the next database opened report each group
+// it is about to commit, in order, so that a test knows the writer holds a
+// group (and waits for the write lock) before it queues the next writes.
+func watchGroups(t *testing.T) <-chan int {
+	t.Helper()
+	groups := make(chan int, 1000) // more groups than any test commits: the writer never waits on it
+	testHookGroup = func(n int) { groups <- n }
+	t.Cleanup(func() { testHookGroup = nil }) // after the database's Close, which setup registers later
+	return groups
+}
+
+// nextGroup waits for the writer to start committing a group of want writes.
+func nextGroup(t *testing.T, groups <-chan int, want int) {
+	t.Helper()
+	select {
+	case n := <-groups:
+		if n != want {
+			t.Fatalf("the writer took %d writes into its group, want %d", n, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the writer took no group of %d writes in 10s", want)
+	}
+}
+
+// waitClosing waits until db's Close has begun: it takes no more writes.
+func waitClosing(t *testing.T, db *DB) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		db.mu.RLock()
+		closed := db.closed
+		db.mu.RUnlock()
+		if closed {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Close did not begin in 10s")
+		}
+	}
+}
+
 func countStored(t *testing.T, db *DB, f server.EventFilter) int {
 	t.Helper()
 	n := 0
@@ -108,6 +148,7 @@ func setup(t *testing.T, opts Options) (*DB, string, string) {
 // many of its events were new.
 func TestGroupCommit(t *testing.T) {
 	obs := &commits{}
+	groups := watchGroups(t)
 	db, tid, path := setup(t, Options{Observer: obs})
 	release := holdWriteLock(t, path)
 
@@ -129,7 +170,7 @@ func TestGroupCommit(t *testing.T) {
 	// The first request goes alone, so that the writer takes just it and
 	// waits for the lock; the rest, sent later, all wait in the queue.
 	put(0)
-	time.Sleep(100 * time.Millisecond)
+	nextGroup(t, groups, 1)
 	for i := 1; i < n; i++ {
 		put(i)
 	}
@@ -161,6 +202,7 @@ func TestGroupCommit(t *testing.T) {
 // nothing and gets the error, and the rest of its group is committed.
 func TestFailedRequestInGroupLosesNoOther(t *testing.T) {
 	obs := &commits{}
+	groups := watchGroups(t)
 	db, tid, path := setup(t, Options{Observer: obs})
 	if _, err := db.write.Exec(`CREATE TRIGGER poison BEFORE INSERT ON events WHEN NEW.event_type = 'Poison'
 		BEGIN SELECT RAISE(ABORT, 'poisoned event'); END`); err != nil {
@@ -172,8 +214,7 @@ func TestFailedRequestInGroupLosesNoOther(t *testing.T) {
 	errs := make([]error, 5)
 	// The writer takes the first request, and waits for the lock.
 	wg.Go(func() { _, errs[0] = db.PutEvents(t.Context(), batch(tid, "first", "View", 3)) })
-	waitQueued(t, db, 0)
-	time.Sleep(50 * time.Millisecond)
+	nextGroup(t, groups, 1)
 	for i := 1; i < 5; i++ {
 		wg.Go(func() {
 			b := batch(tid, fmt.Sprint("r", i), "View", 3)
@@ -215,6 +256,7 @@ func TestFailedRequestInGroupLosesNoOther(t *testing.T) {
 // queue: Close returns once they are committed, each caller gets its
 // result, and a write after Close is refused with server.ErrClosed.
 func TestCloseCommitsQueuedWork(t *testing.T) {
+	groups := watchGroups(t)
 	db, tid, path := setup(t, Options{})
 	release := holdWriteLock(t, path)
 	const n = 20
@@ -226,7 +268,7 @@ func TestCloseCommitsQueuedWork(t *testing.T) {
 	// The first write goes alone, so that the writer takes just it and
 	// waits for the lock; the rest, sent later, must all wait in the queue.
 	put(0)
-	time.Sleep(100 * time.Millisecond)
+	nextGroup(t, groups, 1)
 	for i := 1; i < n; i++ {
 		put(i)
 	}
@@ -234,7 +276,7 @@ func TestCloseCommitsQueuedWork(t *testing.T) {
 	waitQueued(t, db, n) // n-1 events and the rejection; one is with the writer
 	closed := make(chan error, 1)
 	go func() { closed <- db.Close() }()
-	time.Sleep(50 * time.Millisecond)
+	waitClosing(t, db)
 	select {
 	case err := <-closed:
 		t.Fatalf("Close returned (%v) before its queued writes could commit", err)

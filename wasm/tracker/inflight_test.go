@@ -50,7 +50,7 @@ func TestFlushSendsMaxInFlightRequestsAtOnce(t *testing.T) {
 	}
 	tk.SetConsent(ConsentGranted) // three batches go out at once: AB, CD, EF
 	waitFor(t, func() bool { return tk.Stats().Sent == 5 })
-	settle(tk)
+	settle(t, tk)
 
 	// G left as soon as AB was answered, before CD's answer was read. CD
 	// failed in the middle: it goes back to the queue, in order, and

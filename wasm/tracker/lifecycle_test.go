@@ -71,7 +71,7 @@ func TestConsentPendingThenGranted(t *testing.T) {
 	}
 	tk.SetConsent(ConsentGranted)
 	req := tr.waitSend(t)
-	settle(tk)
+	settle(t, tk)
 	if got := strings.Join(eventTypes(req), ","); got != "A,B" {
 		t.Errorf("sent %s", got)
 	}

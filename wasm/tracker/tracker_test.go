@@ -23,9 +23,19 @@ func newTracker(t *testing.T, cfg Config, tr Transport, clk Clock) *Tracker {
 	return tk
 }
 
-// settle waits until no flush is running.
-func settle(tk *Tracker) {
+// settle waits until no flush is running: no background flush is scheduled
+// or running (startFlushLocked sets flushing before its goroutine starts,
+// and the goroutine clears it after its last flush, which may follow the
+// one a test saw send), and no Flush call holds sendMu.
+func settle(t *testing.T, tk *Tracker) {
+	t.Helper()
+	waitFor(t, func() bool {
+		tk.mu.Lock()
+		defer tk.mu.Unlock()
+		return !tk.flushing
+	})
 	tk.sendMu.Lock()
+	//lint:ignore SA2001 taking the lock is the wait: a Flush call holds it while it runs
 	tk.sendMu.Unlock()
 }
 
@@ -188,7 +198,7 @@ func TestSizeFlush(t *testing.T) {
 			tr.expectNoSend(t)
 			mustTrack(t, tk, "E")
 			req := tr.waitSend(t)
-			settle(tk)
+			settle(t, tk)
 			if len(req.EventList) != tt.batch {
 				t.Errorf("sent %d events, want %d", len(req.EventList), tt.batch)
 			}
@@ -219,7 +229,7 @@ func TestIntervalFlush(t *testing.T) {
 	tr.expectNoSend(t)
 	clk.Advance(time.Millisecond) // 2 s after the first event
 	req := tr.waitSend(t)
-	settle(tk)
+	settle(t, tk)
 	if got := strings.Join(eventTypes(req), ","); got != "A,B" {
 		t.Errorf("sent %s, want A,B", got)
 	}
@@ -248,7 +258,7 @@ func TestRequestsNeverMixSessionsOrUsers(t *testing.T) {
 	mustTrack(t, tk, "alice2") // three queued: a background flush starts
 	first := tr.waitSend(t)
 	second := tr.waitSend(t)
-	settle(tk)
+	settle(t, tk)
 	if got := eventTypes(first); strings.Join(got, ",") != "anon1" || first.UserID != nil {
 		t.Errorf("first request %v user %v", got, first.UserID)
 	}
@@ -330,7 +340,7 @@ func TestRetryableFailureKeepsEventsInOrder(t *testing.T) {
 			for i := 0; i < 2; i++ {
 				got = append(got, eventTypes(tr.waitSend(t))...)
 			}
-			settle(tk)
+			settle(t, tk)
 			if strings.Join(got, ",") != "A,B,C" {
 				t.Errorf("retry sent %v", got)
 			}
@@ -371,7 +381,7 @@ func TestQueueBound(t *testing.T) {
 	mustTrack(t, tk, "A")
 	mustTrack(t, tk, "B") // a full batch: the background flush fails and keeps both
 	tr.waitSend(t)
-	settle(tk)
+	settle(t, tk)
 	mustTrack(t, tk, "C") // the third fits
 	if _, err := tk.Track("D", nil, Options{}); !errors.Is(err, ErrQueueFull) {
 		t.Fatalf("fourth event: %v, want ErrQueueFull", err)

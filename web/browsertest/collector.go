@@ -40,8 +40,8 @@ var (
 )
 
 // Binary builds the collector from this checkout once per test process and
-// returns its path. The embedded browser assets are whatever `make build`
-// last put in web/dist.
+// returns its path. The embedded browser assets are what `make build` put
+// in web/dist, which must have been built from this tree (CheckDist).
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -50,8 +50,8 @@ func Binary(t testing.TB) string {
 			buildErr = err
 			return
 		}
-		if _, err := os.Stat(filepath.Join(root, "web", "dist", "tracklet.wasm")); err != nil {
-			buildErr = fmt.Errorf("web/dist/tracklet.wasm is missing: run `make build` first")
+		if err := CheckDist(root); err != nil {
+			buildErr = err
 			return
 		}
 		dir, err := os.MkdirTemp("", "tracklet-bin-")

@@ -58,14 +58,13 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	const gap = 40 * time.Millisecond // a byte every 40 ms: the whole request would take seconds
 
 	tests := []struct {
-		name        string
-		fast, slow  string // sent at once, then a byte at a time
-		cutOffAfter time.Duration
+		name       string
+		fast, slow string // sent at once, then a byte at a time
 	}{
 		{"headers", "POST /events HTTP/1.1\r\nHost: x\r\n",
-			"Content-Type: application/json\r\nX-Padding: " + strings.Repeat("a", 200) + "\r\n\r\n" + body, 300 * time.Millisecond},
+			"Content-Type: application/json\r\nX-Padding: " + strings.Repeat("a", 200) + "\r\n\r\n" + body},
 		{"body", fmt.Sprintf("POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body)),
-			body, 700 * time.Millisecond},
+			body},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,18 +82,19 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				t.Fatalf("connection still open after %s", took)
 			}
-			if full := time.Duration(len(tt.slow)) * gap; took >= full {
-				t.Fatalf("cut off after %s, not before the client finished (%s)", took, full)
-			}
-			if took < tt.cutOffAfter {
-				t.Errorf("cut off after %s, before the timeout of %s", took, tt.cutOffAfter)
-			}
 			if strings.HasPrefix(string(reply), "HTTP/1.1 200") {
 				t.Fatalf("a request cut off was answered 200:\n%s", reply)
 			}
-			// The writer soon fails on the closed connection.
+			// The client was cut off before it could finish: its next
+			// writes fail on the closed connection. (How long the server
+			// waited is the clock's business, not the test's: a busy
+			// machine stretches both sides; took is for the message.)
 			select {
-			case <-writing:
+			case err := <-writing:
+				if err == nil {
+					t.Fatalf("the client sent its whole request (%s at a byte every %s) before being cut off after %s",
+						time.Duration(len(tt.slow))*gap, gap, took)
+				}
 			case <-time.After(5 * time.Second):
 				t.Error("writing to the cut-off connection did not fail")
 			}
@@ -118,10 +118,17 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 		`{"eventId":"in-flight-1","eventType":"Late","sentAt":1714979289},`+
 		`{"eventId":"in-flight-2","eventType":"Late","sentAt":1714979290}]}`, tid)
 	conn := dial(t, c.url)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	replies := bufio.NewReader(conn)
+	// The server answers 100 Continue once the handler starts reading the
+	// body: the signal that the request is in flight.
+	fmt.Fprintf(conn, "POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n",
+		len(body))
+	if cont, err := http.ReadResponse(replies, nil); err != nil || cont.StatusCode != http.StatusContinue {
+		t.Fatalf("want 100 Continue as the handler reads the body, got %v, %v", cont, err)
+	}
 	half := len(body) / 2
-	fmt.Fprintf(conn, "POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-		len(body), body[:half])
-	time.Sleep(200 * time.Millisecond) // the handler is now reading the body
+	io.WriteString(conn, body[:half])
 
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -150,7 +157,7 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 		t.Fatalf("finishing the request in flight: %v", err)
 	}
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := http.ReadResponse(replies, nil)
 	if err != nil {
 		t.Fatalf("no answer to the request in flight: %v", err)
 	}
