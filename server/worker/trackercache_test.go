@@ -88,7 +88,7 @@ func TestTrackerCacheIsBounded(t *testing.T) {
 	}
 	l.reads = 0
 	c.Tracker(ctx, fmt.Sprint("tk_", worker.MaxCachedTrackers)) // the newest survived the reset
-	c.Tracker(ctx, "tk_0")                                     // the oldest did not
+	c.Tracker(ctx, "tk_0")                                      // the oldest did not
 	if l.reads != 1 {
 		t.Errorf("%d reads, want 1 (only tk_0 was dropped)", l.reads)
 	}
