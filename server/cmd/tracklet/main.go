@@ -8,8 +8,8 @@
 //	tracklet tracker sigv4 ID [--access-key-id K --secret-access-key S | --off]
 //	tracklet tracker relay ID --personalize-tracking-id P --region R [--endpoint URL] | --off
 //	tracklet relay status [--tracking-id T]
-//	tracklet export --tracking-id T [--format ndjson|csv] [--since T] [--until T]
-//	tracklet rejected [--tracking-id T] [--limit N]
+//	tracklet export --tracking-id T [--format ndjson|csv|personalize] [--since T] [--until T] [-o FILE]
+//	tracklet rejected [--tracking-id T] [--limit N] [--body]
 //	tracklet backup -o FILE
 //
 // Every flag can also be set with an environment variable: TRACKLET_ and
@@ -40,8 +40,8 @@ Usage:
   tracklet tracker relay ID --personalize-tracking-id P --region R [--endpoint URL]
                                       relay the tracker's events to Amazon Personalize
   tracklet relay status               what the relay sent, what Personalize refused and why
-  tracklet export --tracking-id T [--format ndjson|csv] [--since T] [--until T]
-  tracklet rejected [--tracking-id T] [--limit N]
+  tracklet export --tracking-id T [--format ndjson|csv|personalize] [--since T] [--until T] [-o FILE]
+  tracklet rejected [--tracking-id T] [--limit N] [--body]
   tracklet backup -o FILE             a consistent copy of --db, while the collector runs
 
 Run "tracklet COMMAND -h" for a command's flags. Every flag can be set with
