@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,9 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/tracklet/tracklet/server"
-	"github.com/tracklet/tracklet/server/sqlite"
 )
 
 // TestKill9KeepsEveryAcknowledgedEvent kills a real collector process with
@@ -99,18 +95,7 @@ func TestKill9KeepsEveryAcknowledgedEvent(t *testing.T) {
 	}
 
 	// Reopening recovers the WAL, as a restarted collector would.
-	store, err := sqlite.Open(context.Background(), db, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	perRequest := make(map[string]int)
-	for e, err := range store.Events(context.Background(), server.EventFilter{TrackingID: tid}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		perRequest[e.SessionID]++
-	}
+	perRequest := storedSessions(t, db, tid)
 	lost, partial := 0, 0
 	for id := range acked {
 		if perRequest[id] != 10 {
