@@ -165,21 +165,20 @@ func eventsPage(ctx context.Context, q Querier, f server.EventFilter, after int6
 		where = append(where, "seq <= ?")
 		args = append(args, f.ThroughSeq)
 	}
-	if !f.Since.IsZero() {
-		where = append(where, "sent_at_ms >= ?")
-		args = append(args, f.Since.UnixMilli())
-	}
-	if !f.Until.IsZero() {
-		where = append(where, "sent_at_ms < ?")
-		args = append(args, f.Until.UnixMilli())
-	}
-	if !f.ReceivedSince.IsZero() {
-		where = append(where, "received_at_ms >= ?")
-		args = append(args, f.ReceivedSince.UnixMilli())
-	}
-	if !f.ReceivedUntil.IsZero() {
-		where = append(where, "received_at_ms < ?")
-		args = append(args, f.ReceivedUntil.UnixMilli())
+	// The time bounds: since is inclusive, until exclusive.
+	for _, b := range []struct {
+		t      time.Time
+		clause string
+	}{
+		{f.Since, "sent_at_ms >= ?"},
+		{f.Until, "sent_at_ms < ?"},
+		{f.ReceivedSince, "received_at_ms >= ?"},
+		{f.ReceivedUntil, "received_at_ms < ?"},
+	} {
+		if !b.t.IsZero() {
+			where = append(where, b.clause)
+			args = append(args, b.t.UnixMilli())
+		}
 	}
 	args = append(args, limit)
 	rows, err := q.QueryContext(ctx, `SELECT seq, `+EventColumns+` FROM events WHERE `+
