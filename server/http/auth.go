@@ -53,6 +53,12 @@ func requireAdmin(token string, next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// RequireAdmin is requireAdmin for admin routes served outside this package
+// (the Worker's archive API): the same check and the same 401.
+func RequireAdmin(token string, next http.Handler) http.Handler {
+	return requireAdmin(token, next.ServeHTTP)
+}
+
 // unauthorized answers 401 with the challenge RFC 6750 §3 asks for, and a
 // message saying how to get in: with the token, or, when the collector has
 // none, how to configure one.

@@ -18,12 +18,13 @@ import (
 //	                                            since/until: RFC 3339 hours, optional
 //	GET /v1/archive/file?key=...                one file (a part or a manifest)
 //
-// Both take the admin token, as Next's admin API does.
+// Both take the admin token through RequireAdmin, which is Next's own
+// check (server/http.RequireAdmin), so every admin route answers alike.
 type ArchiveAPI struct {
-	Next       http.Handler
-	Authorized func(*http.Request) bool
-	DB         sqlstore.Querier
-	Bucket     archive.Bucket
+	Next         http.Handler
+	RequireAdmin func(http.Handler) http.Handler
+	DB           sqlstore.Querier
+	Bucket       archive.Bucket
 }
 
 func (a *ArchiveAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -31,11 +32,10 @@ func (a *ArchiveAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.Next.ServeHTTP(w, r)
 		return
 	}
-	if !a.Authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="tracklet"`)
-		writeJSONError(w, http.StatusUnauthorized, "send Authorization: Bearer <admin token>")
-		return
-	}
+	a.RequireAdmin(http.HandlerFunc(a.serveArchive)).ServeHTTP(w, r)
+}
+
+func (a *ArchiveAPI) serveArchive(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		writeJSONError(w, http.StatusMethodNotAllowed, "the archive is read with GET")
 		return

@@ -22,6 +22,7 @@ import (
 	"database/sql/driver"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -65,20 +66,22 @@ func main() {
 			log.Warn("background task dropped: its invocation has ended")
 		}
 	}
+	// The read/admin API (/v1/events, /v1/stats, /v1/rejected, /v1/archive)
+	// is on when the ADMIN_TOKEN secret is set (wrangler secret put). Vars
+	// and secrets belong to a deployment, and so does the isolate: reading
+	// it once, in the first invocation, reads every invocation's.
+	adminToken := cloudflare.Getenv("ADMIN_TOKEN")
 	h := trackhttp.NewHandler(trackhttp.Config{
 		Store: &worker.Store{DB: db, Queue: envQueue{queueBinding},
 			Trackers: &worker.TrackerCache{Lookup: db}},
-		Rejected: &worker.RejectionLog{DB: db, Spawn: spawn, Log: log},
-		// The read/admin API (/v1/events, /v1/stats, /v1/rejected) is on
-		// when the ADMIN_TOKEN secret is set (wrangler secret put). Vars and
-		// secrets belong to a deployment, and so does the isolate: reading
-		// it once, in the first invocation, reads every invocation's.
-		AdminToken: cloudflare.Getenv("ADMIN_TOKEN"),
+		Rejected:   &worker.RejectionLog{DB: db, Spawn: spawn, Log: log},
+		AdminToken: adminToken,
 		Admin:      db,
 		Logger:     log,
 	})
 	bucket := envBucket{archiveBinding}
-	isolate.Serve(worker.RejoinHeaders(&worker.ArchiveAPI{Next: h, Authorized: h.Authorized, DB: sqldb, Bucket: bucket}))
+	requireAdmin := func(next http.Handler) http.Handler { return trackhttp.RequireAdmin(adminToken, next) }
+	isolate.Serve(worker.RejoinHeaders(&worker.ArchiveAPI{Next: h, RequireAdmin: requireAdmin, DB: sqldb, Bucket: bucket}))
 
 	archiver := &archive.Archiver{DB: sqldb, Bucket: bucket, Log: log,
 		Window: hoursVar(log, "ARCHIVE_WINDOW_HOURS"), Lookback: hoursVar(log, "ARCHIVE_LOOKBACK_HOURS")}
