@@ -232,7 +232,7 @@ func TestTrackerOnAHostilePage(t *testing.T) {
 // Where the page has no Worker at all, the module runs and sends from the
 // page.
 func TestTrackerWithoutWorkerConstructor(t *testing.T) {
-	ctx, _, _, _, _ := runBlockedBurst(t, "no-worker-api", `<script>delete window.Worker; window.Worker = undefined;</script>`)
+	ctx, _, _, _, _ := runBlockedBurst(t, "no-worker-api", `<script>delete window.Worker; window.Worker = undefined;</script>`, time.Second)
 	noPageErrors(t, ctx)
 }
 

@@ -40,6 +40,9 @@ func NewTLSSite(t testing.TB, leaf *Leaf) *Site {
 	return &Site{URL: srv.URL, mux: mux}
 }
 
+// Handle serves h at path, for pages that call back into the test.
+func (s *Site) Handle(path string, h http.HandlerFunc) { s.mux.HandleFunc(path, h) }
+
 // Page serves html at path and returns its URL.
 func (s *Site) Page(path, html string) string {
 	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
