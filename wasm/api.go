@@ -251,8 +251,7 @@ func (a *api) on(kind string, fn js.Value) js.Func {
 	a.mu.Lock()
 	a.listeners[kind] = append(a.listeners[kind], fn)
 	a.mu.Unlock()
-	var off js.Func
-	off = js.FuncOf(func(js.Value, []js.Value) any {
+	return js.FuncOf(func(js.Value, []js.Value) any {
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		ls := a.listeners[kind]
@@ -264,7 +263,6 @@ func (a *api) on(kind string, fn js.Value) js.Func {
 		}
 		return js.Undefined()
 	})
-	return off
 }
 
 // notify tells the page's listeners what happened to some events. Each
