@@ -3,11 +3,14 @@
 package worker_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,7 +59,8 @@ func TestArchiveToR2(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts wrangler dev")
 	}
-	w := startWorker(t, map[string]string{"ADMIN_TOKEN": adminToken, "ARCHIVE_WINDOW_HOURS": "1"}, "--test-scheduled")
+	w := startWorker(t, map[string]string{"ADMIN_TOKEN": adminToken, "ARCHIVE_WINDOW_HOURS": "1",
+		"ARCHIVE_PERSONALIZE_COLUMNS": "numberOfRatings"}, "--test-scheduled")
 	ctx := context.Background()
 	for _, tid := range []string{"tk_arch_a", "tk_arch_b"} {
 		w.query(ctx, "INSERT INTO trackers (id, name, origins, disabled, created_at_ms) VALUES ('"+tid+"', 'a', '[]', 0, 0)")
@@ -87,8 +91,14 @@ func TestArchiveToR2(t *testing.T) {
 		t.Errorf("D1 keeps %v events past the window, want 1", rows[0]["n"])
 	}
 	// A late request for the archived hour (a dead-letter replay): the
-	// hour's second part, with only the new events.
-	if resp, got := do(t, "POST", w.URL+"/events", nil, tenEvents("tk_arch_a", "late")); resp.StatusCode != 200 {
+	// hour's second part, with only the new events. One has no itemId: no
+	// Personalize row.
+	late := make([]string, 10)
+	for i := range 9 {
+		late[i] = ev(fmt.Sprint("late-", i), "View")
+	}
+	late[9] = `{"eventId":"late-9","eventType":"View","sentAt":1714979289.123}`
+	if resp, got := do(t, "POST", w.URL+"/events", nil, body("tk_arch_a", late...)); resp.StatusCode != 200 {
 		t.Fatalf("POST /events = %d %s", resp.StatusCode, got)
 	}
 	w.consumed(t, 4, 30*time.Second)
@@ -104,12 +114,14 @@ func TestArchiveToR2(t *testing.T) {
 			Hour   time.Time `json:"hour"`
 			Events int       `json:"events"`
 			Files  []struct {
-				Key string `json:"key"`
+				Key    string `json:"key"`
+				Format string `json:"format"`
 			} `json:"files"`
 		} `json:"parts"`
 	}
 	if resp.StatusCode != 200 || json.Unmarshal(got, &list) != nil || len(list.Parts) != 2 || list.Parts[0].Events != 20 ||
-		list.Parts[1].Events != 10 || list.Parts[1].Files[0].Key == list.Parts[0].Files[0].Key {
+		list.Parts[1].Events != 10 || list.Parts[1].Files[0].Key == list.Parts[0].Files[0].Key ||
+		len(list.Parts[1].Files) != 3 || list.Parts[1].Files[1].Format != "personalize" || list.Parts[1].Files[2].Format != "personalize-schema" {
 		t.Fatalf("GET /v1/archive = %d %s", resp.StatusCode, got)
 	}
 	key := list.Parts[0].Files[0].Key
@@ -127,10 +139,50 @@ func TestArchiveToR2(t *testing.T) {
 		!strings.Contains(string(got), fmt.Sprintf(`"events": %d`, inHour)) {
 		t.Errorf("GET %s = %d %s", manifest, resp.StatusCode, got)
 	}
+	for i, want := range []int{20, 9} {
+		personalizeFile(t, w, auth, list.Parts[i].Files[1].Key, list.Parts[i].Files[2].Key, want)
+	}
 	if resp, _ = do(t, "GET", w.URL+"/v1/archive", nil, ""); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("GET /v1/archive without the token = %d", resp.StatusCode)
 	}
 	if resp, _ = do(t, "GET", w.URL+"/v1/archive/file?key=tk_arch_a/none.ndjson", auth, ""); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("GET a missing file = %d, want 404", resp.StatusCode)
+	}
+}
+
+// personalizeFile reads an archived Personalize CSV and its schema through
+// the admin API: the header is the schema's fields, ending in the column
+// of ARCHIVE_PERSONALIZE_COLUMNS, and there are rows rows, each with an
+// itemId.
+func personalizeFile(t *testing.T, w *devWorker, auth map[string]string, csvKey, schemaKey string, rows int) {
+	t.Helper()
+	resp, got := do(t, "GET", w.URL+"/v1/archive/file?key="+csvKey, auth, "")
+	records, err := csv.NewReader(bytes.NewReader(got)).ReadAll()
+	if resp.StatusCode != 200 || err != nil || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("GET %s = %d %s, %v: %s", csvKey, resp.StatusCode, resp.Header.Get("Content-Type"), err, got)
+	}
+	resp, got = do(t, "GET", w.URL+"/v1/archive/file?key="+schemaKey, auth, "")
+	var schema struct {
+		Fields []struct {
+			Name string `json:"name"`
+		} `json:"fields"`
+	}
+	if resp.StatusCode != 200 || json.Unmarshal(got, &schema) != nil {
+		t.Fatalf("GET %s = %d %s", schemaKey, resp.StatusCode, got)
+	}
+	var names []string
+	for _, f := range schema.Fields {
+		names = append(names, f.Name)
+	}
+	if !slices.Equal(records[0], names) || len(names) != 8 || names[1] != "ITEM_ID" || names[7] != "NUMBER_OF_RATINGS" {
+		t.Errorf("%s: header %v, schema fields %v; want the same, ITEM_ID second, NUMBER_OF_RATINGS last", csvKey, records[0], names)
+	}
+	if len(records)-1 != rows {
+		t.Errorf("%s: %d rows, want %d", csvKey, len(records)-1, rows)
+	}
+	for _, r := range records[1:] {
+		if r[1] != "movie1" || r[7] != "12" {
+			t.Errorf("%s: row %v, want item movie1 and 12 ratings", csvKey, r)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 // Package archive makes D1 a rolling window and R2 the archive: a cron
 // trigger exports each closed hour of each tracker to the bucket, as the
-// files of Formats with a manifest, records them in D1's archived_hours
+// files of Formats (NDJSON, and the Amazon Personalize Interactions CSV
+// with its schema, by the same export code as the native collector) with a
+// manifest, records them in D1's archived_hours
 // table, then deletes the archived events older than the window.
 //
 // Exactly once: a part (a run of one tracker-hour's events) is claimed in
@@ -35,15 +37,26 @@ import (
 
 // Format is one kind of file each part is written as, by package export.
 type Format struct {
-	Name        string // export.Write's format name
+	Name        string // export.Write's format name, or one of the Personalize formats
 	Ext         string
 	ContentType string
 }
 
-// Formats are the files of every part. Another of package export's
+// The Personalize formats: the Interactions CSV export.WritePersonalize
+// writes, and the Avro schema it returns for that CSV (inferred from the
+// part's rows), for Personalize's CreateSchema.
+const (
+	PersonalizeFormat       = "personalize"
+	PersonalizeSchemaFormat = "personalize-schema"
+)
+
+// Formats are the files of every part, in the order they are written: a
+// Personalize schema comes after its CSV. Another of package export's
 // formats is one more line here.
 var Formats = []Format{
 	{Name: "ndjson", Ext: "ndjson", ContentType: "application/x-ndjson"},
+	{Name: PersonalizeFormat, Ext: "personalize.csv", ContentType: "text/csv; charset=utf-8"},
+	{Name: PersonalizeSchemaFormat, Ext: "personalize.schema.json", ContentType: "application/json"},
 }
 
 // ErrNotFound is what a Bucket's Get returns for a missing key.
@@ -84,7 +97,10 @@ type Archiver struct {
 	Lookback      time.Duration
 	MaxPartEvents int
 	MaxParts      int
-	Log           *slog.Logger
+	// PersonalizeColumns are the metadata columns of the Personalize CSV
+	// (export.ParseColumns); none: the fixed fields only.
+	PersonalizeColumns []export.Column
+	Log                *slog.Logger
 }
 
 func or[T comparable](v, def T) T {
@@ -273,10 +289,13 @@ func (r querierReader) Events(ctx context.Context, f server.EventFilter) iter.Se
 func (a *Archiver) write(ctx context.Context, p *Part, now time.Time, rep *Report) error {
 	f := server.EventFilter{TrackingID: p.TrackingID, ReceivedSince: p.Hour, ReceivedUntil: p.Hour.Add(time.Hour),
 		AfterSeq: p.FirstSeq - 1, ThroughSeq: p.LastSeq}
-	var buf bytes.Buffer
+	var (
+		buf    bytes.Buffer
+		schema []byte // of the Personalize CSV written last
+	)
 	for i, format := range Formats {
 		buf.Reset()
-		n, err := export.Write(ctx, &buf, querierReader{a.DB}, f, format.Name, nil)
+		n, err := a.export(ctx, &buf, f, format.Name, &schema)
 		if err != nil {
 			return fmt.Errorf("archive: export %s: %w", format.Name, err)
 		}
@@ -304,6 +323,30 @@ func (a *Archiver) write(ctx context.Context, p *Part, now time.Time, rep *Repor
 		a.Log.Info("archived", "trackingId", p.TrackingID, "hour", p.Hour, "part", p.Part, "events", p.Events, "bytes", p.Bytes)
 	}
 	return nil
+}
+
+// export writes the events f selects to w in format and returns how many
+// it wrote. The Personalize CSV sets *schema, which the schema format
+// writes.
+func (a *Archiver) export(ctx context.Context, w io.Writer, f server.EventFilter, format string, schema *[]byte) (int64, error) {
+	switch format {
+	case PersonalizeFormat:
+		res, err := export.WritePersonalize(ctx, w, querierReader{a.DB}.Events(ctx, f),
+			export.PersonalizeOptions{Columns: a.PersonalizeColumns})
+		if err != nil {
+			return res.Rows, err
+		}
+		*schema = append(res.Schema, '\n')
+		return res.Rows, nil
+	case PersonalizeSchemaFormat:
+		if *schema == nil {
+			return 0, errors.New("no Personalize CSV written before its schema")
+		}
+		_, err := w.Write(*schema)
+		return 0, err
+	default:
+		return export.Write(ctx, w, querierReader{a.DB}, f, format, nil)
+	}
 }
 
 // Manifest is a tracker-hour's manifest file.

@@ -6,10 +6,12 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/tracklet/tracklet/event"
 	"github.com/tracklet/tracklet/server"
+	"github.com/tracklet/tracklet/server/export"
 	"github.com/tracklet/tracklet/server/sqlite"
 	"github.com/tracklet/tracklet/server/worker/archive"
 )
@@ -78,12 +81,17 @@ func newStore(t *testing.T) *store {
 	return &store{native: native, db: db}
 }
 
-// put stores n events of tid received at at, with eventIds prefix-i.
+// put stores n events of tid received at at, with eventIds prefix-i; the
+// even ones have an itemId (the Personalize CSV's rows) and a genre.
 func (s *store) put(t *testing.T, tid, prefix string, n int, at time.Time) {
 	t.Helper()
 	var evs []string
 	for i := range n {
-		evs = append(evs, fmt.Sprintf(`{"eventId":"%s-%d","eventType":"View","sentAt":%d}`, prefix, i, at.Unix()))
+		item := ""
+		if i%2 == 0 {
+			item = fmt.Sprintf(`"itemId":"item%d","properties":"{\"genre\":\"g%d\"}",`, i, i)
+		}
+		evs = append(evs, fmt.Sprintf(`{"eventId":"%s-%d","eventType":"View",%s"sentAt":%d}`, prefix, i, item, at.Unix()))
 	}
 	req, err := event.DecodeRequest([]byte(fmt.Sprintf(`{"trackingId":%q,"sessionId":"s","eventList":[%s]}`, tid, strings.Join(evs, ","))))
 	if err != nil {
@@ -129,12 +137,70 @@ func archivedIDs(t *testing.T, b *memBucket) map[string]int {
 	return ids
 }
 
+// checkPersonalize checks that every NDJSON file of b has its Personalize
+// CSV and schema beside it: the CSV's header is the schema's fields, with
+// the metadata columns wanted last, and its rows are the file's events
+// that have an itemId, in order.
+func checkPersonalize(t *testing.T, b *memBucket, columns ...string) {
+	t.Helper()
+	for key, f := range b.files {
+		base, ok := strings.CutSuffix(key, ".ndjson")
+		if !ok {
+			continue
+		}
+		var want []string // the itemIds of the part's events
+		for _, line := range strings.Split(strings.TrimSpace(string(f)), "\n") {
+			var r struct {
+				ItemID string `json:"itemId"`
+			}
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.ItemID != "" {
+				want = append(want, r.ItemID)
+			}
+		}
+		rows, err := csv.NewReader(bytes.NewReader(b.files[base+".personalize.csv"])).ReadAll()
+		if err != nil || len(rows) == 0 {
+			t.Fatalf("%s.personalize.csv: %v, %d rows; files: %v", base, err, len(rows), keys(b))
+		}
+		var schema struct {
+			Fields []struct {
+				Name string `json:"name"`
+			} `json:"fields"`
+		}
+		if err := json.Unmarshal(b.files[base+".personalize.schema.json"], &schema); err != nil {
+			t.Fatalf("%s.personalize.schema.json: %v", base, err)
+		}
+		var names []string
+		for _, f := range schema.Fields {
+			names = append(names, f.Name)
+		}
+		header := rows[0]
+		if !slices.Equal(header, names) || len(header) < 2 || header[1] != "ITEM_ID" ||
+			!slices.Equal(header[len(header)-len(columns):], columns) {
+			t.Errorf("%s: CSV header %v, schema fields %v; want the same, ending in %v", base, header, names, columns)
+		}
+		var got []string
+		for _, row := range rows[1:] {
+			got = append(got, row[1])
+		}
+		if len(want) == 0 || !slices.Equal(got, want) {
+			t.Errorf("%s: CSV items %v, want the events' with an itemId %v", base, got, want)
+		}
+	}
+}
+
 func TestArchive(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
 	b := &memBucket{files: map[string][]byte{}}
 	h10 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	a := &archive.Archiver{DB: s.db, Bucket: b, Window: 80 * time.Minute, MaxPartEvents: 25}
+	cols, err := export.ParseColumns("genre")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &archive.Archiver{DB: s.db, Bucket: b, Window: 80 * time.Minute, MaxPartEvents: 25, PersonalizeColumns: cols}
 	s.put(t, "tk_a", "a10", 10, h10.Add(5*time.Minute))
 	s.put(t, "tk_a", "a10b", 10, h10.Add(59*time.Minute))
 	s.put(t, "tk_b", "b10", 3, h10.Add(30*time.Minute))
@@ -152,7 +218,8 @@ func TestArchive(t *testing.T) {
 	if rep.Parts != 2 || rep.Events != 23 || rep.Deleted != 0 {
 		t.Errorf("first run: %+v, want tk_a's and tk_b's hour 10: 23 events, nothing deleted", rep)
 	}
-	for _, key := range []string{"tk_a/2026/12/01/10-1.ndjson", "tk_b/2026/12/01/10-1.ndjson", "tk_a/2026/12/01/10.manifest.json"} {
+	for _, key := range []string{"tk_a/2026/12/01/10-1.ndjson", "tk_b/2026/12/01/10-1.ndjson", "tk_a/2026/12/01/10.manifest.json",
+		"tk_a/2026/12/01/10-1.personalize.csv", "tk_a/2026/12/01/10-1.personalize.schema.json"} {
 		if _, ok := b.files[key]; !ok {
 			t.Errorf("no %s in %v", key, keys(b))
 		}
@@ -175,6 +242,7 @@ func TestArchive(t *testing.T) {
 		t.Errorf("third run: %+v, want 2 parts of 11 events, 23 of hour 10's 24 deleted", rep)
 	}
 	onceEach(t, archivedIDs(t, b), 34)
+	checkPersonalize(t, b, "GENRE")
 	if n := s.count(t); n != 11 {
 		t.Errorf("D1 keeps %d events, want hour 11's 10 and the newest", n)
 	}
@@ -182,7 +250,9 @@ func TestArchive(t *testing.T) {
 	if err := json.Unmarshal(b.files["tk_a/2026/12/01/10.manifest.json"], &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.Events != 21 || len(m.Parts) != 2 || m.Parts[1].Files[0].Key != "tk_a/2026/12/01/10-2.ndjson" {
+	if m.Events != 21 || len(m.Parts) != 2 || m.Parts[1].Files[0].Key != "tk_a/2026/12/01/10-2.ndjson" ||
+		len(m.Parts[1].Files) != 3 || m.Parts[1].Files[1].Key != "tk_a/2026/12/01/10-2.personalize.csv" ||
+		m.Parts[1].Files[2].Key != "tk_a/2026/12/01/10-2.personalize.schema.json" {
 		t.Errorf("manifest of tk_a's hour 10: %+v", m)
 	}
 	parts, err := archive.List(ctx, s.db, "tk_a", time.Time{}, time.Time{})
@@ -219,6 +289,7 @@ func TestArchiveExactlyOnceAcrossFailures(t *testing.T) {
 		t.Errorf("second run: %+v, want part 2 redone and part 3 of 11 events", rep)
 	}
 	onceEach(t, archivedIDs(t, b), 51)
+	checkPersonalize(t, b)
 	var pending int
 	s.db.QueryRow(`SELECT count(*) FROM archived_hours WHERE done = 0`).Scan(&pending)
 	if pending != 0 {

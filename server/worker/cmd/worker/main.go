@@ -34,6 +34,7 @@ import (
 	"github.com/syumai/workers/cloudflare/r2"
 
 	"github.com/tracklet/tracklet/server"
+	"github.com/tracklet/tracklet/server/export"
 	trackhttp "github.com/tracklet/tracklet/server/http"
 	"github.com/tracklet/tracklet/server/worker"
 	"github.com/tracklet/tracklet/server/worker/archive"
@@ -85,7 +86,17 @@ func main() {
 
 	archiver := &archive.Archiver{DB: sqldb, Bucket: bucket, Log: log,
 		Window: hoursVar(log, "ARCHIVE_WINDOW_HOURS"), Lookback: hoursVar(log, "ARCHIVE_LOOKBACK_HOURS")}
+	// The Personalize CSV's metadata columns, as `tracklet export
+	// -format personalize -columns` takes them. A bad list stops the
+	// archive (events stay in D1) rather than archive hours without the
+	// columns asked for, which no later run would add.
+	cols, colsErr := export.ParseColumns(cloudflare.Getenv("ARCHIVE_PERSONALIZE_COLUMNS"))
+	archiver.PersonalizeColumns = cols
 	isolate.Schedule(func(ctx context.Context) {
+		if colsErr != nil {
+			log.Error("archive: not run: fix the var", "var", "ARCHIVE_PERSONALIZE_COLUMNS", "err", colsErr)
+			return
+		}
 		now := time.Now()
 		if ev, err := cron.NewEvent(ctx); err == nil {
 			now = ev.ScheduledTime // what a test's /__scheduled?time= sets
