@@ -40,12 +40,6 @@ func adminAuthorized(r *http.Request, token string) bool {
 	return ok && tokenMatches(got, token)
 }
 
-// Authorized reports whether r carries the handler's admin token: for
-// admin routes served in front of the handler (the worker's archive API).
-func (h *Handler) Authorized(r *http.Request) bool {
-	return adminAuthorized(r, h.cfg.AdminToken)
-}
-
 // requireAdmin wraps next with the admin-token check: without the token,
 // the one 401 answer of every admin route.
 func requireAdmin(token string, next http.HandlerFunc) http.HandlerFunc {
