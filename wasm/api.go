@@ -170,8 +170,13 @@ func (a *api) object() js.Value {
 			}
 			return js.Undefined()
 		}),
-		"reset": js.FuncOf(func(js.Value, []js.Value) any {
-			tk.Reset()
+		// reset(sessionId?): the loader passes the new session's id.
+		"reset": js.FuncOf(func(_ js.Value, args []js.Value) any {
+			if id := arg(args, 0); id.Type() == js.TypeString && id.String() != "" {
+				tk.ResetTo(id.String())
+			} else {
+				tk.Reset()
+			}
 			return js.Undefined()
 		}),
 		// flush() → Promise<{sent, failed}>

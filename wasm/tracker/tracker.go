@@ -401,9 +401,14 @@ func (t *Tracker) Identify(userID string) error {
 }
 
 // Reset forgets the user and starts a new session, as on signing out.
-func (t *Tracker) Reset() {
+func (t *Tracker) Reset() { t.ResetTo(newID()) }
+
+// ResetTo is Reset with the new session's id given: the loader picks it
+// when it runs the call, so that what it journals after a reset carries
+// the session the module uses.
+func (t *Tracker) ResetTo(sessionID string) {
 	t.mu.Lock()
-	t.key = batchKey{sessionID: newID()}
+	t.key = batchKey{sessionID: sessionID}
 	t.sessionSaved = time.Time{}
 	t.cfg.Store.SaveSession(t.key.sessionID, t.clock.Now())
 	t.mu.Unlock()

@@ -282,6 +282,14 @@ func TestRequestsNeverMixSessionsOrUsers(t *testing.T) {
 	if anon.SessionID == oldSession || anon.UserID != nil || bob.SessionID != anon.SessionID || *bob.UserID != "bob" {
 		t.Errorf("after reset: %+v / %+v", anon, bob)
 	}
+
+	// ResetTo takes the session the loader picked.
+	tk.ResetTo("s-from-the-loader")
+	mustTrack(t, tk, "anon3")
+	tk.Flush(context.Background())
+	if got := tr.waitSend(t); got.SessionID != "s-from-the-loader" || got.UserID != nil || tk.SessionID() != "s-from-the-loader" {
+		t.Errorf("after ResetTo: %+v, SessionID() = %q", got, tk.SessionID())
+	}
 }
 
 func TestBatchesSplitByKeyAndSize(t *testing.T) {
