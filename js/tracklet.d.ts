@@ -83,6 +83,12 @@ export interface TrackerConfig {
   compress?: boolean;
   /** Send what is queued on pagehide / visibilitychange with keepalive fetches (default true). */
   unload?: boolean;
+  /**
+   * tracklet.js only: run the module in a dedicated Worker, off the page's main thread (default true).
+   * Where no Worker can run it (no Worker, a Content-Security-Policy without `worker-src blob:` for a
+   * collector on another origin) the module runs on the page, as with false.
+   */
+  worker?: boolean;
   /** createTracker only: where wasm_exec.js and tracklet.wasm are (default: the module's directory). */
   baseUrl?: string;
 }
@@ -130,11 +136,17 @@ export interface Tracker {
    * invalid member, e.g. "eventType: missing or empty".
    */
   track(eventType: string, properties?: Properties | null, options?: TrackOptions): Promise<string | null>;
-  /** Builds and validates an event without queueing it. Throws like track rejects. */
+  /**
+   * Builds and validates an event without queueing it. Throws like track rejects. With the module in its
+   * Worker, the first call starts the module on the page too (its rules are Go's): a one-time cost.
+   */
   buildEvent(eventType: string, properties?: Properties | null, options?: TrackOptions): WireEvent;
   /** null when the wire-form event is valid, else a description naming each broken rule. */
   validate(event: object): string | null;
-  /** Sets the user of events tracked from now on. Throws on an invalid id. */
+  /**
+   * Sets the user of events tracked from now on. Throws on an invalid id when the module runs on the
+   * page; with the module in its Worker, an invalid id is reported on the console and the user stays.
+   */
   identify(userId: string): void;
   /** Forgets the user and starts a new session. */
   reset(): void;

@@ -18,8 +18,10 @@
  */
 (function () {
   "use strict";
-  var w = window;
-  var d = document;
+  // On the page, w is the window; in the module's Worker (see "In the
+  // Worker"), which runs this same file, it is the Worker's scope.
+  var w = typeof window === "object" ? window : self;
+  var d = w.document;
   // What the loader costs the page before its load event: this synchronous
   // part is all of it (the module starts later). `make bench` reads it.
   var perf = w.performance;
@@ -47,6 +49,7 @@
   var crypto = w.crypto;
   var randomValues = crypto && crypto.getRandomValues;
   var addListener = w.addEventListener;
+  var NativeWorker = w.Worker;
   var ownForEach = Array.prototype.forEach;
   function then(p, ok, fail) { return apply(promiseThen, p, [ok, fail]); }
   function push(list, v) { list[list.length] = v; }
@@ -63,6 +66,11 @@
     eventValue: "number", sentAt: "number", impression: "strings"
   };
 
+  if (!d) {
+    worker();
+    return;
+  }
+
   var t = w.tracklet = w.tracklet || {};
   if (t.ready) return; // the script is on the page twice: the first one wins
 
@@ -72,6 +80,9 @@
     return;
   }
   var base = new URL(".", script.src).href; // the directory of tracklet.js
+  // The files the loader fetches from there, each named once: the
+  // collector serves them under content-hashed names, put here.
+  var wasmURL = base + "tracklet.wasm", glueURL = base + "wasm_exec.js", senderURL = base + "tracklet-sender.js";
 
   // Settings from data- attributes (data-batch-size → batchSize); init()
   // may add to them before the module starts.
@@ -495,22 +506,49 @@
   listen(w, "visibilitychange", function () { if (d.visibilityState === "hidden") leaving("hidden"); }, true);
   listen(w, "pageshow", function (e) { if (e.persisted) takeLease(); }, true);
 
+  //
+  // With the module in its Worker, which ends with the page and cannot
+  // send in time, the page also sends the events the Worker has and has
+  // not delivered: those it has not answered yet, then those it took.
+  // They are in the module's store too, for the next page; one the
+  // Worker then delivers as well is stored once.
   function leaving(how) {
     if (drainAll) drainAll();
     if (writeScheduled) journalWrite();
     if (consentState === "granted" && prefix) {
-      for (var i = 0; i < pending.length; i++) {
+      var room = true;
+      for (var i = 0; i < pending.length && room; i++) {
         var rec = pending[i].rec;
-        if (rec && rec.id && !rec.done && !rec.sending && isPlain(rec) && !sendOne(pending[i])) break;
+        if (rec && rec.id && !rec.done && !rec.sending && isPlain(rec)) room = sendOne(pending[i]);
+      }
+      for (var seq in waiting) {
+        if (!room) break;
+        var r = waiting[seq].rec;
+        if (r && r.id && !r.sending && !r.delivered && isPlain(r)) room = sendRec(r, null);
+      }
+      for (var id in held) {
+        if (!room) break;
+        if (!held[id].sending) room = sendRec(held[id], forget(id));
       }
     }
     if (how === "gone") storageDo(function () { store.removeItem(prefix + "t:" + tab); });
   }
+  function forget(id) { return function () { delete held[id]; }; }
 
-  // sendOne posts one call's event with keepalive; false when the budget
-  // has no room for it.
+  // sendOne posts one queued call's event with keepalive; false when the
+  // budget has no room for it.
   function sendOne(c) {
-    var rec = c.rec;
+    return sendRec(c.rec, function () {
+      // Delivered: the module need not see it.
+      if (c.method === "track") tracksPending--;
+      c.method = "noop";
+      if (c.resolve) c.resolve(c.rec.id);
+    });
+  }
+
+  // sendRec posts the event of one call's record with keepalive, and
+  // calls delivered if the page lives to hear it was.
+  function sendRec(rec, delivered) {
     var body = requestJSON(config.trackingId, rec.s, rec.u, [eventJSON(rec.type, rec.props, rec.opts, rec.t)]);
     if (inflightBytes + body.length > keepaliveBudget) return false;
     inflightBytes += body.length;
@@ -529,11 +567,9 @@
       inflightBytes -= body.length;
       rec.sending = false;
       if (!resp.ok) return; // the module, here or on a later page, tries again
-      // Delivered: the module need not see it.
+      rec.delivered = true;
       journalDone(rec);
-      if (c.method === "track") tracksPending--;
-      c.method = "noop";
-      if (c.resolve) c.resolve(rec.id);
+      if (delivered) delivered();
     }, function () {
       inflightBytes -= body.length;
       rec.sending = false;
@@ -664,34 +700,48 @@
       // reading them costs the page nothing before it has loaded.
       claim();
       started = true;
-      // Go's runtime glue and the module download (and the module
-      // compiles) side by side: neither needs the other until instantiate.
-      var mod = null, glue = !!w.Go, over = false;
-      function stop(err) {
-        if (!over) fail(err);
-        over = true;
-      }
-      function both() {
-        if (!mod || !glue || over) return;
-        over = true;
-        var go = new w.Go();
-        then(WebAssembly.instantiate(mod, go.importObject), function (instance) {
-          try {
-            done(run(go, instance));
-          } catch (err) {
-            fail(err);
-          }
-        }, fail);
-      }
-      if (!glue) loadScript(base + "wasm_exec.js", function () { glue = true; both(); }, stop);
-      compile(base + "tracklet.wasm", function (m) { mod = m; both(); }, stop);
+      if (!flag(config.worker, true) || typeof NativeWorker !== "function") return startPage(done, fail);
+      startWorker(done, function (err) {
+        if (flag(config.debug, false)) console.debug("tracklet: the module runs on the page: " + (err && err.message || err));
+        startPage(done, fail);
+      });
     });
+  }
+
+  // startPage runs the module on the page's main thread: where no Worker
+  // can run it, or with data-worker="false".
+  function startPage(done, fail) {
+    // Go's runtime glue and the module download (and the module
+    // compiles) side by side: neither needs the other until instantiate.
+    var mod = null, glue = !!w.Go, over = false;
+    function stop(err) {
+      if (!over) fail(err);
+      over = true;
+    }
+    function both() {
+      if (!mod || !glue || over) return;
+      over = true;
+      var go = new w.Go();
+      then(WebAssembly.instantiate(mod, go.importObject), function (instance) {
+        config.tab = tab; // one lease for the loader's journal and the module's store
+        config.senderUrl = senderURL; // the sending Worker's script
+        try {
+          var a = run(go, instance, config);
+          batchTracks(function (batch) { hand(a, batch); });
+          done(a);
+        } catch (err) {
+          fail(err);
+        }
+      }, fail);
+    }
+    if (!glue) loadScript(glueURL, function () { glue = true; both(); }, stop);
+    compile(wasmURL, function (m) { mod = m; both(); }, stop);
   }
 
   // run starts Go's main, which installs the factory and waits for calls,
   // and creates the tracker. wasm_exec.js uses Array.prototype.forEach:
   // the loader's own one is put back while it runs.
-  function run(go, instance) {
+  function run(go, instance, cfg) {
     var proto = Array.prototype, pageForEach = proto.forEach;
     proto.forEach = ownForEach;
     try {
@@ -701,10 +751,8 @@
     }
     var factory = w.__trackletWasm;
     if (!factory) throw new Err("tracklet: tracklet.wasm did not start");
-    config.tab = tab; // one lease for the loader's journal and the module's store
-    config.natives = { fetch: nativeFetch, then: promiseThen }; // the page may replace them
-    config.senderUrl = base + "tracklet-sender.js"; // the sending Worker's script
-    var a = factory.create(config);
+    cfg.natives = { fetch: nativeFetch, then: promiseThen }; // the page may replace them
+    var a = factory.create(cfg);
     if (a instanceof Err) throw new Err("tracklet: " + a.message);
     return a;
   }
@@ -717,7 +765,6 @@
       if (m === "trackMany" || m === "trackJSON" || m === "track") continue;
       t[m] = wrap(a[m], m !== "stats" && m !== "sessionId" && m !== "consentState" ? m : "");
     }
-    batchTracks(a);
   }
   function wrap(f, method) {
     return function () {
@@ -726,6 +773,8 @@
         var args = [];
         for (var i = 0; i < arguments.length; i++) push(args, arguments[i]);
         before(method, args);
+        // The module's reset starts the session the loader has picked.
+        if (method === "reset") return check(call(f, [session.id]));
       }
       return check(apply(f, null, arguments));
     };
@@ -740,13 +789,13 @@
   var calls = [];
   var drainAll = null;
   var trackNow = null;
-  function batchTracks(a) {
+  function batchTracks(give) {
     var scheduled = false;
     var channel = w.MessageChannel ? new MessageChannel() : null;
     function drain() {
       scheduled = false;
       // 50 calls at a time, so that the page's own tasks go in between.
-      hand(a, calls.splice(0, 50));
+      give(calls.splice(0, 50));
       if (calls.length) schedule();
     }
     function schedule() {
@@ -758,7 +807,7 @@
     if (channel) channel.port1.onmessage = function () { if (scheduled) drain(); };
     drainAll = function () {
       scheduled = false;
-      if (calls.length) hand(a, calls.splice(0, calls.length));
+      if (calls.length) give(calls.splice(0, calls.length));
     };
     trackNow = function (rec) {
       var c = { a: [rec.type, rec.props, rec.opts], t: rec.t, rec: rec };
@@ -938,6 +987,409 @@
       }
       then(resp.arrayBuffer(), function (bytes) { then(WebAssembly.compile(bytes), done, failed); }, failed);
     }, failed);
+  }
+
+  // ---- The module in its Worker ---------------------------------------
+  //
+  // The module (validation, batching, storage decisions, retries) and its
+  // start-up (compile, instantiate, Go's init, the tracker, the replay)
+  // run in a dedicated Worker, off the page's main thread, whose script is
+  // this file: the page starts it from tracklet.js's own URL, through a
+  // one-line blob: bootstrap when the collector is on another origin (a
+  // Worker's script must be same-origin). Where no Worker can run it (no
+  // Worker, a Content-Security-Policy that forbids it, a Worker that fails
+  // before it is ready) the page runs the module as before. A dedicated
+  // Worker rather than a SharedWorker: see the README ("Off the main
+  // thread").
+  //
+  //   page → Worker  {k: "start", config, wasm, glue, snapshot}
+  //                  {k: "track", list: [[seq, eventType, properties, options, t, revive?]]}
+  //                  {k: "call", seq, m, a}      identify, reset, consent, optIn, optOut, flush
+  //   Worker → page  {k: "module", module}       the compiled module, for buildEvent and validate
+  //                  {k: "fail", error}          it cannot start
+  //                  {k: "ready" | "state", r, n, ops, st, s}
+  //
+  // r are answers, [seq, ok, value], n the module's notices (on), st its
+  // stats and s its session, mirrored on the page for the functions that
+  // answer at once (stats, sessionId). The module keeps its queue in
+  // localStorage as on the page; a Worker has none, so it works on a copy
+  // of the site's keys (snapshot) and its writes (ops, [key, value|null])
+  // come back to the page, which makes them in order, before it settles
+  // the calls whose events they save: the journal lets a call go only
+  // once the module has saved its event.
+
+  var engine = null; // the Worker, once the module runs in it
+  var waiting = {}; // calls handed to the Worker, by seq, until answered
+  var held = {}; // events the module took and has not delivered, by eventId
+  var seqN = 0;
+  var mirror = null; // the module's stats, as it last posted them
+  var resets = 0; // resets on their way: the session is the loader's until answered
+  var listeners = { sent: [], error: [], dropped: [] };
+  var wasmModule = null, pageGo = null, pageApi = null;
+  var storageFull = false; // a write the Worker asked for failed here
+
+  // startWorker runs the module in its Worker and hands the page's proxy
+  // of its api to done; fallback gets the reason no Worker can run it.
+  function startWorker(done, fallback) {
+    var wk = null, bootstrap = null, over = false;
+    function give(err) {
+      if (over) return;
+      over = true;
+      try { if (wk) wk.terminate(); } catch (e) { /* gone already */ }
+      fallback(err);
+    }
+    try {
+      var src = script.src;
+      if (new URL(src).origin !== w.location.origin) {
+        bootstrap = URL.createObjectURL(new Blob(["importScripts(" + stringify(src) + ");"], { type: "text/javascript" }));
+      }
+      wk = new NativeWorker(bootstrap || src, { name: "tracklet" });
+    } catch (err) {
+      return give(err);
+    }
+    listen(wk, "error", function (e) {
+      if (e && e.preventDefault) e.preventDefault(); // ours to handle, not the page's console
+      if (!over) return give(new Err("tracklet: the module's Worker failed" + (e && e.message ? ": " + e.message : "")));
+      console.error("tracklet: the module's Worker stopped" + (e && e.message ? ": " + e.message : ""));
+    });
+    listen(wk, "message", function (e) {
+      var m = e.data;
+      if (bootstrap) {
+        URL.revokeObjectURL(bootstrap); // the Worker runs: its script is in
+        bootstrap = null;
+      }
+      if (m.k === "fail") return give(new Err(m.error));
+      if (m.k === "module") {
+        wasmModule = m.module;
+        return;
+      }
+      received(m, wk);
+      if (m.k !== "ready") return;
+      over = true;
+      engine = wk;
+      batchTracks(postTracks);
+      // buildEvent and validate answer at once, from the module on the
+      // page (see pageModule): its glue is small, and it is instantiated
+      // before ready, which costs the page little; Go starts there only
+      // if the page calls them.
+      function instantiate() {
+        if (!wasmModule || !w.Go) return done(proxy());
+        var go = new w.Go();
+        then(WebAssembly.instantiate(wasmModule, go.importObject), function (instance) {
+          pageGo = { go: go, instance: instance };
+          done(proxy());
+        }, function () { done(proxy()); });
+      }
+      if (w.Go) instantiate();
+      else loadScript(glueURL, instantiate, instantiate);
+    });
+    wk.postMessage({ k: "start", config: workerConfig(), wasm: wasmURL, glue: glueURL, snapshot: snapshot() });
+  }
+
+  // workerConfig is the module's configuration in the Worker: what the
+  // loader has decided (consent, session, user) and no unload path, which
+  // is the page's.
+  function workerConfig() {
+    var cfg = {};
+    var ks = keysOf(config);
+    for (var i = 0; i < ks.length; i++) {
+      var v = config[ks[i]];
+      if (v === null || typeof v !== "object" && typeof v !== "function") cfg[ks[i]] = v;
+    }
+    cfg.tab = tab;
+    cfg.storage = !!store;
+    cfg.consent = consentState;
+    cfg.respectGpc = false; // decided: consentState
+    cfg.sessionId = session.id;
+    cfg.userId = session.user;
+    cfg.unload = false;
+    return cfg;
+  }
+
+  // snapshot copies the site's keys for the module's store in the Worker,
+  // or is null when the storage takes no write (full), which the module
+  // then counts as storage errors.
+  function snapshot() {
+    var out = {};
+    if (!storageDo(function () { store.setItem(prefix + "w", "1"); store.removeItem(prefix + "w"); })) return null;
+    storageDo(function () {
+      for (var i = 0; i < store.length; i++) {
+        var k = store.key(i);
+        if (typeof k === "string" && k.slice(0, prefix.length) === prefix) out[k] = store.getItem(k);
+      }
+    });
+    return out;
+  }
+
+  // received applies what the Worker posted: its writes first, then the
+  // answers they make safe to give.
+  function received(m, wk) {
+    var ops = m.ops || [];
+    for (var i = 0; i < ops.length; i++) {
+      var k = ops[i][0], v = ops[i][1];
+      if (!storageDo(v === null ? function () { store.removeItem(k); } : function () { store.setItem(k, v); }) && !storageFull) {
+        storageFull = true; // from now on the module's writes fail in the Worker, as they do here
+        wk.postMessage({ k: "full" });
+      }
+    }
+    if (m.st) mirror = m.st;
+    if (m.s && !resets) session.id = m.s;
+    var rs = m.r || [];
+    for (var j = 0; j < rs.length; j++) answered(rs[j][0], rs[j][1], rs[j][2]);
+    var ns = m.n || [];
+    for (var n = 0; n < ns.length; n++) noticed(ns[n]);
+  }
+
+  function answered(seq, ok, v) {
+    var c = waiting[seq];
+    if (!c) return;
+    delete waiting[seq];
+    if (c.rec) {
+      journalDone(c.rec); // the module has saved it
+      if (!ok) return c.rej(new Err(v));
+      if (typeof v === "string" && c.rec.id === v && !c.rec.delivered && isPlain(c.rec)) held[v] = c.rec;
+      return c.res(v);
+    }
+    if (c.m === "reset") resets--;
+    if (ok) return c.resolve && c.resolve(v);
+    if (c.m === "identify") session.user = c.user; // the module refused it
+    if (c.reject) c.reject(new Err(v));
+    else console.error("tracklet." + c.m + ": " + v);
+  }
+
+  // noticed tells the page's listeners, each in a task of its own, as the
+  // module does on the page.
+  function noticed(n) {
+    if (n.type !== "error") for (var i = 0; i < n.eventIds.length; i++) delete held[n.eventIds[i]];
+    var ls = listeners[n.type] || [];
+    for (var j = 0; j < ls.length; j++) setT(ls[j], 0, n);
+  }
+
+  // postTracks hands a batch of track calls to the Worker. A call whose
+  // arguments the browser cannot copy (a function, a DOM node) goes with
+  // them described, for the module to judge as it would on the page.
+  function postTracks(batch) {
+    var list = [];
+    for (var i = 0; i < batch.length; i++) {
+      var c = batch[i], r = c.rec, seq = ++seqN;
+      waiting[seq] = c;
+      push(list, [seq, r.type, r.props, r.opts, c.t]);
+    }
+    try {
+      engine.postMessage({ k: "track", list: list });
+    } catch (err) {
+      for (var j = 0; j < list.length; j++) {
+        var l = list[j];
+        push(l, 1);
+        for (var a = 1; a <= 3; a++) l[a] = describe(l[a]);
+      }
+      engine.postMessage({ k: "track", list: list });
+    }
+  }
+
+  // describe replaces what structured clone refuses with {"\u0000": typeof}.
+  function describe(v) {
+    if (typeof v === "function" || typeof v === "symbol") return { "\u0000": typeof v };
+    if (v === null || typeof v !== "object") return v;
+    try {
+      w.structuredClone(v);
+      return v;
+    } catch (e) { /* described below */ }
+    if (!isArray(v) && !isPlainObject(v)) return { "\u0000": "object" };
+    var out = isArray(v) ? [] : {};
+    var ks = keysOf(v);
+    for (var i = 0; i < ks.length; i++) out[ks[i]] = describe(v[ks[i]]);
+    return out;
+  }
+
+  // postCall hands another call to the Worker, in order with the tracks.
+  function postCall(m, args, c) {
+    var seq = ++seqN;
+    c.m = m;
+    waiting[seq] = c;
+    engine.postMessage({ k: "call", seq: seq, m: m, a: args });
+  }
+
+  // proxy is the module's api as the page sees it with the module in its
+  // Worker: the same functions, answering from the mirror where they
+  // answer at once.
+  function proxy() {
+    function later(m) {
+      return function () {
+        var args = [];
+        for (var i = 0; i < arguments.length; i++) push(args, arguments[i]);
+        postCall(m, args, {});
+      };
+    }
+    return {
+      identify: function (id) { postCall("identify", [id], { user: session.user }); },
+      reset: function (id) { resets++; postCall("reset", [id], {}); },
+      consent: later("consent"), optIn: later("optIn"), optOut: later("optOut"),
+      flush: function () {
+        return new P(function (resolve, reject) { postCall("flush", [], { resolve: resolve, reject: reject }); });
+      },
+      stats: function () {
+        var s = mirror || {};
+        var queued = calls.length;
+        for (var k in waiting) if (waiting[k].rec) queued++;
+        return {
+          queued: (s.queued || 0) + queued, sent: s.sent || 0, failed: s.failed || 0, dropped: s.dropped || 0,
+          retries: s.retries || 0, stored: s.stored || 0, storedBytes: s.storedBytes || 0,
+          storageErrors: (s.storageErrors || 0) + journal.errors
+        };
+      },
+      sessionId: function () { return session.id; },
+      consentState: function () { return consentState; },
+      on: function (kind, fn) {
+        var ls = listeners[kind];
+        if (!ls || typeof fn !== "function") return new Err('on: expected on("sent"|"error"|"dropped", function)');
+        push(ls, fn);
+        return function () {
+          for (var i = 0; i < ls.length; i++) if (ls[i] === fn) return ls.splice(i, 1);
+        };
+      },
+      buildEvent: function () { return apply(pageModule().buildEvent, null, arguments); },
+      validate: function () { return apply(pageModule().validate, null, arguments); }
+    };
+  }
+
+  // pageModule starts the module on the page for the functions that must
+  // answer at once and need Go's rules: buildEvent and validate. A page
+  // that calls them pays Go's start-up on its main thread, once, at the
+  // first call; track and the others never do. The instance was made
+  // before ready: Chromium refuses to make one of a module this size
+  // synchronously on the main thread.
+  function pageModule() {
+    if (pageApi) return pageApi;
+    if (!pageGo) throw new Err("tracklet: the module could not be loaded on this page");
+    pageApi = run(pageGo.go, pageGo.instance, {
+      trackingId: config.trackingId, endpoint: config.endpoint, storage: false, unload: false, compress: false
+    });
+    return pageApi;
+  }
+
+  // worker is this file in the Worker: it runs the module and answers the
+  // page's messages.
+  function worker() {
+    var api = null;
+    var saved = O.create(null), names = null; // the module's localStorage
+    var full = false; // the page's storage refuses writes: so does this one
+    var out = { r: [], n: [], ops: [] }, scheduled = false;
+
+    function post(kind) {
+      scheduled = false;
+      var m = { k: kind, r: out.r, n: out.n, ops: out.ops, st: api.stats(), s: api.sessionId() };
+      out = { r: [], n: [], ops: [] };
+      w.postMessage(m);
+    }
+    function later() {
+      if (scheduled) return;
+      scheduled = true;
+      setT(function () { if (scheduled) post("state"); }, 0);
+    }
+    function op(k, v) {
+      push(out.ops, [k, v]);
+      later();
+    }
+    var storage = {
+      getItem: function (k) { k = "" + k; return k in saved ? saved[k] : null; },
+      setItem: function (k, v) {
+        if (full) throw new DOMException("the page's storage is full", "QuotaExceededError");
+        k = "" + k;
+        if (!(k in saved)) names = null;
+        saved[k] = "" + v;
+        op(k, saved[k]);
+      },
+      removeItem: function (k) {
+        k = "" + k;
+        if (!(k in saved)) return;
+        delete saved[k];
+        names = null;
+        op(k, null);
+      },
+      key: function (i) { return (names || (names = keysOf(saved)))[i] || null; }
+    };
+    O.defineProperty(storage, "length", { get: function () { return (names || (names = keysOf(saved))).length; } });
+
+    function fail(err) {
+      w.postMessage({ k: "fail", error: "tracklet: " + (err && err.message || err) });
+    }
+    function start(m) {
+      if (m.config.storage) {
+        var ks = keysOf(m.snapshot || {});
+        for (var i = 0; i < ks.length; i++) saved[ks[i]] = m.snapshot[ks[i]];
+        full = !m.snapshot;
+        O.defineProperty(w, "localStorage", { value: storage, configurable: true });
+      }
+      try {
+        importScripts(m.glue);
+      } catch (err) {
+        return fail(err);
+      }
+      compile(m.wasm, function (mod) {
+        w.postMessage({ k: "module", module: mod });
+        var go = new w.Go();
+        then(WebAssembly.instantiate(mod, go.importObject), function (instance) {
+          try {
+            api = run(go, instance, m.config);
+          } catch (err) {
+            return fail(err);
+          }
+          var kinds = keysOf({ sent: 0, error: 0, dropped: 0 });
+          for (var k = 0; k < kinds.length; k++) api.on(kinds[k], function (n) { push(out.n, n); later(); });
+          post("ready");
+        }, fail);
+      }, fail);
+    }
+    function track(list) {
+      var batch = [];
+      for (var i = 0; i < list.length; i++) {
+        var l = list[i];
+        var rec = { type: revive(l[1], l[5]), props: revive(l[2], l[5]), opts: revive(l[3], l[5]), plain: null };
+        push(batch, { a: [rec.type, rec.props, rec.opts], t: l[4], rec: rec, res: answer(l[0], 1), rej: answer(l[0], 0) });
+      }
+      hand(api, batch);
+    }
+    function answer(seq, ok) {
+      return function (v) { push(out.r, [seq, ok, ok ? v : v.message]); };
+    }
+    function callOne(m) {
+      var v = apply(api[m.m], null, m.a);
+      if (v instanceof P) {
+        then(v, function (res) { push(out.r, [m.seq, 1, res]); later(); },
+          function (err) { push(out.r, [m.seq, 0, "" + (err && err.message || err)]); later(); });
+        return;
+      }
+      push(out.r, v instanceof Err ? [m.seq, 0, v.message] : [m.seq, 1, null]);
+    }
+    listen(w, "message", function (e) {
+      var m = e.data;
+      if (m.k === "start") return start(m);
+      if (m.k === "full") {
+        full = true;
+        return;
+      }
+      if (!api) return; // the page posts nothing else before ready
+      if (m.k === "track") track(m.list);
+      else if (m.k === "call") callOne(m);
+      post("state"); // the answers with the writes that make them safe
+    });
+  }
+
+  // revive undoes describe: what the page could not copy comes back as a
+  // value of the same type, for the module to judge.
+  function revive(v, described) {
+    if (!described || v === null || typeof v !== "object") return v;
+    var ks = keysOf(v);
+    if (ks.length === 1 && ks[0] === "\u0000") {
+      switch (v["\u0000"]) {
+        case "function": return function () {};
+        case "symbol": return Symbol();
+        default: return new (function Opaque() {})();
+      }
+    }
+    for (var i = 0; i < ks.length; i++) v[ks[i]] = revive(v[ks[i]], 1);
+    return v;
   }
 
   // ---- Identifiers and privacy --------------------------------------------

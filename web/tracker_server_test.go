@@ -71,9 +71,11 @@ func TestTrackerClockSkewIsCorrectedByTheCollector(t *testing.T) {
 			collector := browsertest.StartCollector(t)
 			site := browsertest.NewSite(t)
 			tid := collector.CreateTracker("skew", site.URL)
-			// The page's clock is off by skew: Date.now() and new Date(),
-			// which Go's wasm runtime reads for time.Now, are shifted.
-			shift := fmt.Sprintf(`(() => {
+			// The device's clock is off by skew: on the page and in its
+			// Workers (the module's), Date.now() and new Date(), which Go's
+			// wasm runtime reads for time.Now, are shifted. A Worker gets
+			// the shift from a bootstrap that runs it before its script.
+			skewDate := fmt.Sprintf(`(() => {
   const skew = %d, RealDate = Date;
   class SkewedDate extends RealDate {
     constructor(...args) { if (args.length === 0) super(RealDate.now() + skew); else super(...args); }
@@ -81,6 +83,13 @@ func TestTrackerClockSkewIsCorrectedByTheCollector(t *testing.T) {
   }
   globalThis.Date = SkewedDate;
 })();`, skew.Milliseconds())
+			shift := skewDate + fmt.Sprintf(`(() => {
+  const RealWorker = Worker, skewDate = %q;
+  globalThis.Worker = function (url, opts) {
+    const boot = skewDate + "importScripts(" + JSON.stringify(new URL(url, location.href).href) + ");";
+    return new RealWorker(URL.createObjectURL(new Blob([boot], {type: "text/javascript"})), opts);
+  };
+})();`, skewDate)
 			if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: shift}); err != nil {
 				t.Fatal(err)
 			}
