@@ -102,13 +102,16 @@ func TestTrackerCollectorKilledAndRestartedDuringABurst(t *testing.T) {
 	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(cdn.URL, tid, collector.URL, fastRetries, ""))))
 	browsertest.Eval[bool](t, ctx, `tracklet.ready.then(() => true)`)
 
-	// 10 events every 20 ms for about a second, paced by the page's own
-	// timers so that the burst goes on while the collector dies.
+	// 10 events every 20 ms, paced by the page's own timers, until the
+	// test has killed the collector, and 25 rounds more: the burst goes on
+	// while the collector is dead, however slow the machine.
 	browsertest.Eval[bool](t, ctx, `(() => {
-  window.burst = {ids: [], done: false};
+  window.burst = {ids: [], done: false, killed: false};
   (async () => {
-    for (let round = 0; round < 50; round++) {
-      for (let i = 0; i < 10; i++) burst.ids.push(tracklet.track("Burst", {round, i}));
+    let after = 0;
+    while (after < 25) {
+      if (burst.killed) after++;
+      for (let i = 0; i < 10; i++) burst.ids.push(tracklet.track("Burst", {i}));
       await new Promise((r) => setTimeout(r, 20));
     }
     burst.ids = await Promise.all(burst.ids);
@@ -118,17 +121,15 @@ func TestTrackerCollectorKilledAndRestartedDuringABurst(t *testing.T) {
 })()`)
 	collector.WaitForEvents(ctx, tid, 50, 10*time.Second)
 	collector.Kill()
-	if browsertest.Eval[bool](t, ctx, `burst.done`) {
-		t.Fatal("the burst ended before the collector was killed; the test proves nothing")
-	}
+	browsertest.Eval[bool](t, ctx, `burst.killed = true`)
 	time.Sleep(300 * time.Millisecond)
 	collector.Restart()
 	if !browsertest.Eval[bool](t, ctx, `(async () => { while (!burst.done) await new Promise((r) => setTimeout(r, 20)); return true; })()`) {
 		t.Fatal("burst did not finish")
 	}
 	ids := browsertest.Eval[[]string](t, ctx, `burst.ids`)
-	if len(ids) != 500 {
-		t.Fatalf("%d eventIds from 500 track calls", len(ids))
+	if len(ids) < 300 {
+		t.Fatalf("%d eventIds, want at least 30 rounds of 10", len(ids))
 	}
 	waitStored(t, ctx, collector, tid, ids, 20*time.Second)
 	noPageErrors(t, ctx)
