@@ -141,6 +141,7 @@
   var inflightBytes = 0;
 
   var consentState = "granted";
+  var initialConsent = "granted"; // before any call: the module's start, the calls replayed after it
   var session = { id: "", user: "" };
 
   // openStorage returns localStorage, or null where reading it throws
@@ -174,6 +175,7 @@
     var optedOut = false;
     storageDo(function () { optedOut = store.getItem(prefix + "optout") !== null; });
     if (optedOut || (flag(config.respectGpc, false) && privacySignal())) consentState = "denied";
+    initialConsent = consentState;
     session.user = typeof config.userId === "string" ? config.userId : "";
     session.id = typeof config.sessionId === "string" && config.sessionId ? config.sessionId : savedSession();
     if (!config.sessionId) config.sessionId = session.id; // the module continues it
@@ -1086,9 +1088,10 @@
     wk.postMessage({ k: "start", config: workerConfig(), wasm: wasmURL, glue: glueURL, snapshot: snapshot() });
   }
 
-  // workerConfig is the module's configuration in the Worker: what the
-  // loader has decided (consent, session, user) and no unload path, which
-  // is the page's.
+  // workerConfig is the module's configuration in the Worker: as on the
+  // page, with the consent the loader decided before any call (Global
+  // Privacy Control is the page's to read) and no unload path, which is
+  // the page's. The calls made since are replayed to it.
   function workerConfig() {
     var cfg = {};
     var ks = keysOf(config);
@@ -1098,10 +1101,8 @@
     }
     cfg.tab = tab;
     cfg.storage = !!store;
-    cfg.consent = consentState;
-    cfg.respectGpc = false; // decided: consentState
-    cfg.sessionId = session.id;
-    cfg.userId = session.user;
+    cfg.consent = initialConsent;
+    cfg.respectGpc = false; // decided: initialConsent
     cfg.unload = false;
     return cfg;
   }
