@@ -516,6 +516,7 @@
   // Worker then delivers as well is stored once.
   function leaving(how) {
     if (drainAll) drainAll();
+    if (engine) writeIdle(engine);
     if (writeScheduled) journalWrite();
     if (consentState === "granted" && prefix) {
       var room = true;
@@ -1123,22 +1124,44 @@
   }
 
   // received applies what the Worker posted: its writes first, then the
-  // answers they make safe to give.
+  // answers they make safe to give. Writes that come without answers (a
+  // delivered event's item shrunk or removed, the lease, the session)
+  // make nothing safe: they wait for an idle moment, each key's last
+  // value only, as a delivered burst rewrites each item several times.
   function received(m, wk) {
     var ops = m.ops || [];
-    for (var i = 0; i < ops.length; i++) {
-      var k = ops[i][0], v = ops[i][1];
-      if (!storageDo(v === null ? function () { store.removeItem(k); } : function () { store.setItem(k, v); }) && !storageFull) {
-        storageFull = true; // from now on the module's writes fail in the Worker, as they do here
-        wk.postMessage({ k: "full" });
+    if (m.k !== "ready" && !(m.r && m.r.length)) {
+      for (var i = 0; i < ops.length; i++) {
+        if (!idleOps) {
+          idleOps = O.create(null);
+          if (w.requestIdleCallback) w.requestIdleCallback(function () { writeIdle(wk); }, { timeout: 1000 });
+          else setT(function () { writeIdle(wk); }, 0);
+        }
+        idleOps[ops[i][0]] = ops[i][1];
       }
+    } else {
+      writeIdle(wk);
+      for (var j = 0; j < ops.length; j++) write(wk, ops[j][0], ops[j][1]);
     }
     if (m.st) mirror = m.st;
     if (m.s && !resets) session.id = m.s;
     var rs = m.r || [];
-    for (var j = 0; j < rs.length; j++) answered(rs[j][0], rs[j][1], rs[j][2]);
+    for (var a = 0; a < rs.length; a++) answered(rs[a][0], rs[a][1], rs[a][2]);
     var ns = m.n || [];
     for (var n = 0; n < ns.length; n++) noticed(ns[n]);
+  }
+
+  var idleOps = null; // key → value (null: removed), to be written when idle
+  function writeIdle(wk) {
+    var ops = idleOps;
+    idleOps = null;
+    for (var k in ops) write(wk, k, ops[k]);
+  }
+  function write(wk, k, v) {
+    if (!storageDo(v === null ? function () { store.removeItem(k); } : function () { store.setItem(k, v); }) && !storageFull) {
+      storageFull = true; // from now on the module's writes fail in the Worker, as they do here
+      wk.postMessage({ k: "full" });
+    }
   }
 
   function answered(seq, ok, v) {
