@@ -80,7 +80,7 @@ func contentType(name string) string {
 func (a *assets) serve(w http.ResponseWriter, r *http.Request, p string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowedException", "use GET")
+		WriteError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use GET")
 		return
 	}
 	// An older build's hashed name is served as the plain name, revalidated.
@@ -103,7 +103,7 @@ func (a *assets) serve(w http.ResponseWriter, r *http.Request, p string) {
 	}
 	content, etag, err := a.open(file)
 	if err != nil {
-		writeError(w, http.StatusNotFound, "NotFoundException", "no such resource: "+p)
+		WriteError(w, http.StatusNotFound, CodeNoSuchPath, "no such resource: "+p)
 		return
 	}
 	h.Set("ETag", etag)
