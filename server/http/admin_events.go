@@ -144,7 +144,7 @@ func (h *Handler) adminStats(w http.ResponseWriter, r *http.Request) {
 		h.internalError(w, r, "read stats", err)
 		return
 	}
-	type trackerJSON struct {
+	type trackerTotals struct {
 		TrackingID     string     `json:"trackingId"`
 		Name           string     `json:"name"`
 		Disabled       bool       `json:"disabled"`
@@ -154,20 +154,20 @@ func (h *Handler) adminStats(w http.ResponseWriter, r *http.Request) {
 		LastReceivedAt *time.Time `json:"lastReceivedAt,omitempty"`
 	}
 	out := struct {
-		Since            time.Time     `json:"since"`
-		Requests         int64         `json:"requests"`
-		EventsAccepted   int64         `json:"eventsAccepted"`
-		EventsDuplicate  int64         `json:"eventsDuplicate"`
-		RejectedRequests int64         `json:"rejectedRequests"`
-		RateLimited      int64         `json:"rateLimited"`
-		Trackers         []trackerJSON `json:"trackers"`
+		Since            time.Time       `json:"since"`
+		Requests         int64           `json:"requests"`
+		EventsAccepted   int64           `json:"eventsAccepted"`
+		EventsDuplicate  int64           `json:"eventsDuplicate"`
+		RejectedRequests int64           `json:"rejectedRequests"`
+		RateLimited      int64           `json:"rateLimited"`
+		Trackers         []trackerTotals `json:"trackers"`
 	}{
 		Since: h.started.UTC(), Requests: h.stats.requests.Load(), EventsAccepted: h.stats.accepted.Load(),
 		EventsDuplicate: h.stats.duplicates.Load(), RejectedRequests: h.stats.rejected.Load(),
-		RateLimited: h.stats.limited.Load(), Trackers: []trackerJSON{},
+		RateLimited: h.stats.limited.Load(), Trackers: []trackerTotals{},
 	}
 	for _, t := range trackers {
-		tj := trackerJSON{TrackingID: t.ID, Name: t.Name, Disabled: t.Disabled, Origins: t.Origins,
+		tj := trackerTotals{TrackingID: t.ID, Name: t.Name, Disabled: t.Disabled, Origins: t.Origins,
 			Events: t.Events, Rejected: t.Rejected}
 		if !t.LastReceivedAt.IsZero() {
 			at := t.LastReceivedAt.UTC()
