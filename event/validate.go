@@ -23,6 +23,23 @@ func (e *Event) Validate() error {
 	return validateStruct(e)
 }
 
+// ruleAliases names the rules of the model's types for the validator tags
+// in event.go, spelled out with the limit constants: struct tags cannot
+// name a constant, so a tag names the rule ("required,id") and the number
+// is written only in the constant. TestTagsNameRules keeps numbers out of
+// the tags. A broken rule reports the alias as its Tag and the rule inside
+// it (max, min, ...) as its ActualTag, which ruleFor words.
+var ruleAliases = map[string]string{
+	// id is the model's StringType, UserId and ItemId: trackingId,
+	// sessionId, userId, eventId, eventType, itemId, each impression item.
+	"id":                "min=1,max=" + strconv.Itoa(MaxIDLength),
+	"recommendationId":  "min=1,max=" + strconv.Itoa(MaxRecommendationIDLength),
+	"eventList":         "min=1,max=" + strconv.Itoa(MaxEvents),
+	"impression":        "min=1,max=" + strconv.Itoa(MaxImpressions),
+	"attributionSource": "max=" + strconv.Itoa(MaxAttributionSourceLength) + ",attributionPattern",
+	"sentAt":            "finite,gt=0,lt=" + strconv.FormatInt(MaxSentAt, 10),
+}
+
 var (
 	validateOnce sync.Once
 	validate     *validator.Validate
@@ -48,12 +65,15 @@ func validatorInstance() *validator.Validate {
 		must(v.RegisterValidation("float32", func(fl validator.FieldLevel) bool {
 			return FitsFloat32(fl.Field().Float())
 		}))
-		must(v.RegisterValidation("attributionSource", func(fl validator.FieldLevel) bool {
+		must(v.RegisterValidation("attributionPattern", func(fl validator.FieldLevel) bool {
 			return matchesAttributionSource(fl.Field().String())
 		}))
 		must(v.RegisterValidation("properties", func(fl validator.FieldLevel) bool {
 			return checkProperties(fl.Field().String(), nil) == ""
 		}))
+		for name, rules := range ruleAliases {
+			v.RegisterAlias(name, rules)
+		}
 		validate = v
 	})
 	return validate
@@ -84,7 +104,28 @@ func must(err error) {
 }
 
 func validateStruct(s any) error {
-	err := validatorInstance().Struct(s)
+	return fieldErrors(validatorInstance().Struct(s), "")
+}
+
+// CheckID checks an id given on its own, such as a tracker's trackingId or
+// the userId of an identify call, by the rule its member of Request has.
+// The error is a *FieldError naming field.
+func CheckID(field, id string) error {
+	if err := validateVar(field, id, "required,id"); err != nil {
+		return err.(Errors)[0] // one value breaks at most one rule
+	}
+	return nil
+}
+
+// validateVar checks value against the rules of a validator tag, naming it
+// field in the errors.
+func validateVar(field string, value any, tag string) error {
+	return fieldErrors(validatorInstance().Var(value, tag), field)
+}
+
+// fieldErrors turns what the validator returned into Errors. A struct's
+// errors carry their paths; a single value's (Var) are named field.
+func fieldErrors(err error, field string) error {
 	if err == nil {
 		return nil
 	}
@@ -94,9 +135,12 @@ func validateStruct(s any) error {
 	}
 	out := make(Errors, 0, len(verrs))
 	for _, fe := range verrs {
-		// The namespace starts with the Go type's name ("Request."); the
-		// wire path is what follows it.
+		// A struct's namespace starts with the Go type's name
+		// ("Request."); the wire path is what follows it.
 		_, path, _ := strings.Cut(fe.Namespace(), ".")
+		if path == "" {
+			path = field
+		}
 		out = append(out, &FieldError{Field: path, Rule: ruleFor(fe)})
 	}
 	return out
@@ -104,15 +148,15 @@ func validateStruct(s any) error {
 
 // ruleText words the rules that read the same whatever the member.
 var ruleText = map[string]string{
-	"required":          "missing or empty",
-	"finite":            "not a finite number",
-	"float32":           "outside a 32-bit float's range (magnitude at most " + strconv.FormatFloat(MaxEventValue, 'g', -1, 32) + ")",
-	"attributionSource": "must be printable ASCII and not only spaces (pattern " + AttributionSourcePattern + ")",
+	"required":           "missing or empty",
+	"finite":             "not a finite number",
+	"float32":            "outside a 32-bit float's range (magnitude at most " + strconv.FormatFloat(MaxEventValue, 'g', -1, 32) + ")",
+	"attributionPattern": "must be printable ASCII and not only spaces (pattern " + AttributionSourcePattern + ")",
 }
 
 // ruleFor words one broken validator rule the way a site owner reads it.
 func ruleFor(fe validator.FieldError) string {
-	tag, param := fe.Tag(), fe.Param()
+	tag, param := fe.ActualTag(), fe.Param()
 	if text, ok := ruleText[tag]; ok {
 		return text
 	}
