@@ -7,11 +7,7 @@
 // a rejection with the same words. It imports nothing else of Tracklet's.
 package event
 
-import (
-	"math"
-	"strconv"
-	"time"
-)
+import "math"
 
 // Limits of the PutEvents API, as its service model (botocore's
 // data/personalize-events/2018-03-22/service-2.json) states them. Every
@@ -98,74 +94,6 @@ type Event struct {
 // MetricAttribution is PutEvents' metricAttribution member.
 type MetricAttribution struct {
 	EventAttributionSource string `json:"eventAttributionSource" validate:"required,attributionSource"`
-}
-
-// Timestamp is a time in Unix seconds with a millisecond fraction, the way
-// PutEvents writes sentAt (1714979289.123).
-type Timestamp float64
-
-// TimestampOf returns t as a Timestamp, truncated to the millisecond.
-func TimestampOf(t time.Time) Timestamp {
-	return Timestamp(float64(t.UnixMilli()) / 1000)
-}
-
-// Time returns ts as a time.Time, rounded to the millisecond.
-func (ts Timestamp) Time() time.Time {
-	return time.UnixMilli(ts.UnixMilli())
-}
-
-// UnixMilli returns ts in whole milliseconds.
-func (ts Timestamp) UnixMilli() int64 {
-	return int64(math.Round(float64(ts) * 1000))
-}
-
-// MarshalJSON writes ts as a JSON number of seconds with at most three
-// decimals. NaN and infinities have no JSON form and are an error.
-func (ts Timestamp) MarshalJSON() ([]byte, error) {
-	return ts.AppendJSON(nil)
-}
-
-// AppendJSON appends what MarshalJSON returns to b, sparing an
-// allocation.
-func (ts Timestamp) AppendJSON(b []byte) ([]byte, error) {
-	f := float64(ts)
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil, &FieldError{Field: "sentAt", Rule: ruleText["finite"]}
-	}
-	ms := math.Round(f * 1000)
-	if f > 0 && f < 1e12 {
-		// Whole milliseconds written as integers: the bytes AppendFloat
-		// writes (below 10¹² s a double tells apart every millisecond, so
-		// the shortest form has at most three decimals) at a fraction of
-		// its cost, which in WebAssembly is paid twice per tracked event.
-		return appendMillis(b, int64(ms)), nil
-	}
-	return strconv.AppendFloat(b, ms/1000, 'f', -1, 64), nil
-}
-
-// appendMillis appends ms/1000 in decimal, without trailing zeros.
-func appendMillis(b []byte, ms int64) []byte {
-	b = strconv.AppendInt(b, ms/1000, 10)
-	frac := ms % 1000
-	if frac == 0 {
-		return b
-	}
-	digits := [3]byte{byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
-	n := 3
-	for digits[n-1] == '0' {
-		n--
-	}
-	b = append(b, '.')
-	return append(b, digits[:n]...)
-}
-
-// String returns the JSON form for use in messages.
-func (ts Timestamp) String() string {
-	b, err := ts.MarshalJSON()
-	if err != nil {
-		return strconv.FormatFloat(float64(ts), 'g', -1, 64)
-	}
-	return string(b)
 }
 
 // FitsFloat32 reports whether f is a number a 32-bit float holds: finite,
