@@ -233,11 +233,8 @@ func readObject(raw []byte, names []string, vals [][]byte) error {
 		return errors.New("must be a JSON object")
 	}
 	s := scanner{b: raw}
-	if s.object(names, vals) {
-		s.space()
-		if s.i == len(raw) {
-			return nil
-		}
+	if s.object(names, vals) && s.end() {
+		return nil
 	}
 	// Let encoding/json say where: its offsets are what clients have
 	// always been told.
