@@ -1,11 +1,14 @@
 package event
 
 import (
+	"errors"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/go-playground/validator/v10"
 )
 
 // TestTagsNameRules keeps every number out of the validator tags: a tag
@@ -22,6 +25,21 @@ func TestTagsNameRules(t *testing.T) {
 			}
 		}
 	}
+}
+
+// validateVar checks value against the rules of a validator tag, naming
+// it field in the errors.
+func validateVar(field string, value any, tag string) error {
+	err := validatorInstance().Var(value, tag)
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) {
+		return err
+	}
+	out := Errors{}
+	for _, fe := range verrs {
+		out = append(out, &FieldError{Field: field, Rule: ruleFor(fe)})
+	}
+	return out
 }
 
 // TestRulesAtTheirLimits checks each named rule at the edge of the

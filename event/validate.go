@@ -104,28 +104,7 @@ func must(err error) {
 }
 
 func validateStruct(s any) error {
-	return fieldErrors(validatorInstance().Struct(s), "")
-}
-
-// CheckID checks an id given on its own, such as a tracker's trackingId or
-// the userId of an identify call, by the rule its member of Request has.
-// The error is a *FieldError naming field.
-func CheckID(field, id string) error {
-	if err := validateVar(field, id, "required,id"); err != nil {
-		return err.(Errors)[0] // one value breaks at most one rule
-	}
-	return nil
-}
-
-// validateVar checks value against the rules of a validator tag, naming it
-// field in the errors.
-func validateVar(field string, value any, tag string) error {
-	return fieldErrors(validatorInstance().Var(value, tag), field)
-}
-
-// fieldErrors turns what the validator returned into Errors. A struct's
-// errors carry their paths; a single value's (Var) are named field.
-func fieldErrors(err error, field string) error {
+	err := validatorInstance().Struct(s)
 	if err == nil {
 		return nil
 	}
@@ -135,15 +114,28 @@ func fieldErrors(err error, field string) error {
 	}
 	out := make(Errors, 0, len(verrs))
 	for _, fe := range verrs {
-		// A struct's namespace starts with the Go type's name
-		// ("Request."); the wire path is what follows it.
+		// The namespace starts with the Go type's name ("Request."); the
+		// wire path is what follows it.
 		_, path, _ := strings.Cut(fe.Namespace(), ".")
-		if path == "" {
-			path = field
-		}
 		out = append(out, &FieldError{Field: path, Rule: ruleFor(fe)})
 	}
 	return out
+}
+
+// CheckID checks an id given on its own, such as a tracker's trackingId or
+// the userId of an identify call, by the rule of Request's ids. The error
+// is a *FieldError naming field.
+func CheckID(field, id string) error {
+	if err := validateStruct(&loneID{id}); err != nil {
+		return &FieldError{Field: field, Rule: err.(Errors)[0].Rule}
+	}
+	return nil
+}
+
+// loneID holds an id for CheckID. Checked as a struct, it keeps validator's
+// Var, which nothing else calls, out of the browser module.
+type loneID struct {
+	ID string `validate:"required,id"`
 }
 
 // ruleText words the rules that read the same whatever the member.
