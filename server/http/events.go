@@ -153,7 +153,7 @@ func parseSentAtHeader(v string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil || ms <= 0 || ms >= 253402300800000 {
+	if err != nil || ms <= 0 || ms >= event.MaxSentAt*1000 {
 		return time.Time{}, errors.New("header " + sentAtHeader + ": must be a positive whole number of milliseconds since 1970")
 	}
 	return time.UnixMilli(ms), nil
