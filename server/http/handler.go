@@ -31,8 +31,9 @@ type Config struct {
 	// Rejected, if set, keeps the requests the collector refuses.
 	Rejected server.RejectionLog
 
-	// Assets holds the tracker's browser files (tracklet.js, tracklet.wasm,
-	// wasm_exec.js and their .gz/.br forms), served at the root.
+	// Assets holds a build of the tracker's browser files (web/dist: the
+	// manifest `make wasm` writes and the files it lists, see package
+	// server/assets), served at the root.
 	Assets fs.FS
 	// LoaderMaxAge is how long browsers may use tracklet.js and
 	// tracklet.mjs without asking: 0 means DefaultLoaderMaxAge, a negative
@@ -128,7 +129,7 @@ type Handler struct {
 	log    *slog.Logger
 	now    func() time.Time
 	limits Limits
-	assets *assets
+	assets *assetFiles
 	demo   http.Handler
 
 	mux *http.ServeMux // the admin API and the dashboard's page
