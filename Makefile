@@ -26,17 +26,27 @@ all: build
 build: wasm
 	$(GO) build -trimpath -o bin/tracklet ./server/cmd/tracklet
 
+# The build list of the browser files. ENTRIES keep their names (sites put
+# them in their pages); every other file gets a content-hashed name, and
+# each source's string literal naming it ("tracklet.wasm") is rewritten to
+# that name. A file a source names must be here: web/cmd/assets refuses a
+# name that is not, and a hashed file that no source names.
+ENTRIES   := js/tracklet.js js/tracklet.mjs
+HASHED    := js/tracklet-sender.js $(GOWASM)/wasm_exec.js bin/wasm/tracklet.wasm
+
 ## wasm: the browser module into web/dist, which the collector embeds
-# The stamp hashes the sources as the build starts and is put in place once
-# everything is built: the browser tests (web/browsertest.CheckDist) fail
-# on a web/dist older than the tree instead of testing the old module. A
-# dot file, so that go:embed leaves it out and the collector never serves it.
+# web/cmd/assets writes web/dist as the collector serves it: the hashed
+# files, the rewritten entries, their brotli and gzip forms, and the
+# manifest listing them (package server/assets). The stamp hashes the
+# sources as the build starts and is put in place once everything is built:
+# the browser tests (web/browsertest.CheckDist) fail on a web/dist older
+# than the tree instead of testing the old module. A dot file, so that
+# go:embed leaves it out and the collector never serves it.
 wasm:
+	@mkdir -p bin/wasm
 	$(GO) run ./web/cmd/stamp > $(DIST)/.sources.sha256.new
-	GOOS=js GOARCH=wasm $(GO) build $(WASMFLAGS) -o $(DIST)/tracklet.wasm ./wasm
-	cp $(GOWASM)/wasm_exec.js $(DIST)/wasm_exec.js
-	cp js/tracklet.js js/tracklet.mjs js/tracklet-sender.js $(DIST)/
-	$(GO) run ./web/cmd/compress $(DIST)
+	GOOS=js GOARCH=wasm $(GO) build $(WASMFLAGS) -o bin/wasm/tracklet.wasm ./wasm
+	$(GO) run ./web/cmd/assets -out $(DIST) $(addprefix -entry ,$(ENTRIES)) $(HASHED)
 	mv $(DIST)/.sources.sha256.new $(DIST)/.sources.sha256
 
 ## wasm-size: each Go package's share of tracklet.wasm, from a build that

@@ -7,17 +7,13 @@
 // a rejection with the same words. It imports nothing else of Tracklet's.
 package event
 
-import (
-	"math"
-	"strconv"
-	"time"
-)
+import "math"
 
 // Limits of the PutEvents API, as its service model (botocore's
 // data/personalize-events/2018-03-22/service-2.json) states them. Every
 // check in Tracklet refers to these; none repeats the numbers. The
-// validator tags below must spell the same numbers, which
-// TestTagsMatchLimits checks.
+// validator tags below name rules (validate.go's ruleAliases) that are
+// built from these constants, so a tag carries no number of its own.
 const (
 	// MaxIDLength bounds trackingId, sessionId, userId, eventId, eventType,
 	// itemId and each impression item, in characters (the model's
@@ -48,9 +44,10 @@ const (
 	// float32Overflow is the smallest magnitude that rounds to infinity as
 	// a float32: MaxFloat32 plus half its last step (2^128 - 2^103).
 	float32Overflow = 1<<128 - 1<<103
-	// maxSentAt is the first second of the year 10000: later times cannot be
-	// written as RFC 3339 and are certainly a unit mistake.
-	maxSentAt = 253402300800
+	// MaxSentAt bounds sentAt, in seconds since 1970: it is the first second
+	// of the year 10000. Later times cannot be written as RFC 3339 and are
+	// certainly a unit mistake (microseconds sent as seconds).
+	MaxSentAt = 253402300800
 )
 
 // ReservedPropertyKeys are the keys the model's Event.properties
@@ -62,10 +59,10 @@ var ReservedPropertyKeys = []string{"userId", "sessionId", "eventType", "timesta
 // Request is the body of a PutEvents call: the events of one session of one
 // tracker, for at most one user.
 type Request struct {
-	TrackingID string  `json:"trackingId" validate:"required,max=256"`
-	SessionID  string  `json:"sessionId" validate:"required,max=256"`
-	UserID     *string `json:"userId,omitempty" validate:"omitempty,min=1,max=256"`
-	EventList  []Event `json:"eventList" validate:"required,min=1,max=10,dive"`
+	TrackingID string  `json:"trackingId" validate:"required,id"`
+	SessionID  string  `json:"sessionId" validate:"required,id"`
+	UserID     *string `json:"userId,omitempty" validate:"omitempty,id"`
+	EventList  []Event `json:"eventList" validate:"required,eventList,dive"`
 }
 
 // Event is one user interaction, as in PutEvents' Event. Optional members are
@@ -73,17 +70,17 @@ type Request struct {
 // distinct: the API rejects the second.
 type Event struct {
 	// EventID distinguishes events; only the first event of an id counts.
-	EventID *string `json:"eventId,omitempty" validate:"omitempty,min=1,max=256"`
+	EventID *string `json:"eventId,omitempty" validate:"omitempty,id"`
 	// EventType names the interaction, e.g. "MovieRating".
-	EventType string `json:"eventType" validate:"required,max=256"`
+	EventType string `json:"eventType" validate:"required,id"`
 	// EventValue is the interaction's value, e.g. a rating.
 	EventValue *float64 `json:"eventValue,omitempty" validate:"omitempty,finite,float32"`
 	// ItemID is the item interacted with.
-	ItemID *string `json:"itemId,omitempty" validate:"omitempty,min=1,max=256"`
+	ItemID *string `json:"itemId,omitempty" validate:"omitempty,id"`
 	// Impression lists the item ids that were shown, in order.
-	Impression []string `json:"impression,omitempty" validate:"omitempty,min=1,max=25,dive,required,max=256"`
+	Impression []string `json:"impression,omitempty" validate:"omitempty,impression,dive,required,id"`
 	// RecommendationID names the recommendation list the item came from.
-	RecommendationID *string `json:"recommendationId,omitempty" validate:"omitempty,min=1,max=40"`
+	RecommendationID *string `json:"recommendationId,omitempty" validate:"omitempty,recommendationId"`
 	// MetricAttribution names the source of the event for metrics.
 	MetricAttribution *MetricAttribution `json:"metricAttribution,omitempty"`
 	// Properties is a JSON object encoded as a string, as on the wire:
@@ -91,80 +88,12 @@ type Event struct {
 	// EncodeProperties.
 	Properties *string `json:"properties,omitempty" validate:"omitempty,properties"`
 	// SentAt is when the event occurred, on the client's clock.
-	SentAt Timestamp `json:"sentAt" validate:"required,finite,gt=0,lt=253402300800"`
+	SentAt Timestamp `json:"sentAt" validate:"required,sentAt"`
 }
 
 // MetricAttribution is PutEvents' metricAttribution member.
 type MetricAttribution struct {
-	EventAttributionSource string `json:"eventAttributionSource" validate:"required,max=1024,attributionSource"`
-}
-
-// Timestamp is a time in Unix seconds with a millisecond fraction, the way
-// PutEvents writes sentAt (1714979289.123).
-type Timestamp float64
-
-// TimestampOf returns t as a Timestamp, truncated to the millisecond.
-func TimestampOf(t time.Time) Timestamp {
-	return Timestamp(float64(t.UnixMilli()) / 1000)
-}
-
-// Time returns ts as a time.Time, rounded to the millisecond.
-func (ts Timestamp) Time() time.Time {
-	return time.UnixMilli(ts.UnixMilli())
-}
-
-// UnixMilli returns ts in whole milliseconds.
-func (ts Timestamp) UnixMilli() int64 {
-	return int64(math.Round(float64(ts) * 1000))
-}
-
-// MarshalJSON writes ts as a JSON number of seconds with at most three
-// decimals. NaN and infinities have no JSON form and are an error.
-func (ts Timestamp) MarshalJSON() ([]byte, error) {
-	return ts.AppendJSON(nil)
-}
-
-// AppendJSON appends what MarshalJSON returns to b, sparing an
-// allocation.
-func (ts Timestamp) AppendJSON(b []byte) ([]byte, error) {
-	f := float64(ts)
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil, &FieldError{Field: "sentAt", Rule: ruleText["finite"]}
-	}
-	ms := math.Round(f * 1000)
-	if f > 0 && f < 1e12 {
-		// Whole milliseconds written as integers: the bytes AppendFloat
-		// writes (below 10¹² s a double tells apart every millisecond, so
-		// the shortest form has at most three decimals) at a fraction of
-		// its cost, which in WebAssembly is paid twice per tracked event.
-		return appendMillis(b, int64(ms)), nil
-	}
-	return strconv.AppendFloat(b, ms/1000, 'f', -1, 64), nil
-}
-
-// appendMillis appends ms/1000 in decimal, without trailing zeros.
-func appendMillis(b []byte, ms int64) []byte {
-	b = strconv.AppendInt(b, ms/1000, 10)
-	frac := ms % 1000
-	if frac == 0 {
-		return b
-	}
-	digits := [3]byte{byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
-	n := 3
-	for digits[n-1] == '0' {
-		n--
-	}
-	b = append(b, '.')
-	return append(b, digits[:n]...)
-}
-
-// String returns the JSON form for use in messages.
-func (ts Timestamp) String() string {
-	b, err := ts.MarshalJSON()
-	if err != nil {
-		return strconv.FormatFloat(float64(ts), 'g', -1, 64)
-	}
-	return string(b)
+	EventAttributionSource string `json:"eventAttributionSource" validate:"required,attributionSource"`
 }
 
 // FitsFloat32 reports whether f is a number a 32-bit float holds: finite,

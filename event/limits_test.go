@@ -1,74 +1,81 @@
 package event
 
 import (
+	"errors"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/go-playground/validator/v10"
 )
 
-// TestTagsMatchLimits holds every number in a validator tag to the limit
-// constant it stands for: struct tags cannot name constants, so this is
-// what keeps the two from drifting apart. A numeric parameter not listed
-// here fails too, so a new limit must get its constant.
-func TestTagsMatchLimits(t *testing.T) {
-	want := map[string]map[string]int{ // Go field path -> tag parameter -> constant
-		"Request.TrackingID":                       {"max": MaxIDLength},
-		"Request.SessionID":                        {"max": MaxIDLength},
-		"Request.UserID":                           {"min": 1, "max": MaxIDLength},
-		"Request.EventList":                        {"min": 1, "max": MaxEvents},
-		"Event.EventID":                            {"min": 1, "max": MaxIDLength},
-		"Event.EventType":                          {"max": MaxIDLength},
-		"Event.ItemID":                             {"min": 1, "max": MaxIDLength},
-		"Event.Impression":                         {"min": 1, "max": MaxImpressions},
-		"Event.Impression[]":                       {"max": MaxIDLength}, // after dive
-		"Event.RecommendationID":                   {"min": 1, "max": MaxRecommendationIDLength},
-		"Event.SentAt":                             {"gt": 0, "lt": maxSentAt},
-		"MetricAttribution.EventAttributionSource": {"max": MaxAttributionSourceLength},
-	}
-	seen := map[string]bool{}
+// TestTagsNameRules keeps every number out of the validator tags: a tag
+// names a rule of ruleAliases, which is built from the limit constants, so
+// a limit is written once. A tag with a parameter (max=256) would be a
+// second home for its number.
+func TestTagsNameRules(t *testing.T) {
 	for _, typ := range []reflect.Type{reflect.TypeFor[Request](), reflect.TypeFor[Event](), reflect.TypeFor[MetricAttribution]()} {
 		for f := range typ.Fields() {
-			path := typ.Name() + "." + f.Name
-			// Rules after "dive" apply to each item of a list.
-			own, items, dived := strings.Cut(f.Tag.Get("validate"), ",dive")
-			checkTag(t, path, own, want[path], seen)
-			if dived {
-				checkTag(t, path+"[]", items, want[path+"[]"], seen)
-			}
-		}
-	}
-	for path, rules := range want {
-		for name := range rules {
-			if !seen[path+" "+name] {
-				t.Errorf("%s: no %s= tag for its limit", path, name)
+			for _, rule := range strings.Split(f.Tag.Get("validate"), ",") {
+				if strings.Contains(rule, "=") {
+					t.Errorf("%s.%s: tag rule %q has a parameter; name a rule of ruleAliases instead", typ.Name(), f.Name, rule)
+				}
 			}
 		}
 	}
 }
 
-// checkTag compares the numeric parameters of one field's rules with
-// limits, noting in seen which it found.
-func checkTag(t *testing.T, path, rules string, limits map[string]int, seen map[string]bool) {
-	t.Helper()
-	for _, rule := range strings.Split(rules, ",") {
-		name, param, ok := strings.Cut(rule, "=")
-		if !ok {
-			continue
-		}
-		n, err := strconv.Atoi(param)
-		if err != nil {
-			t.Errorf("%s: tag %q has a parameter that is not a number", path, rule)
-			continue
-		}
-		seen[path+" "+name] = true
-		if limit, listed := limits[name]; !listed {
-			t.Errorf("%s: tag %q has no limit constant in this test's table", path, rule)
-		} else if n != limit {
-			t.Errorf("%s: tag %q, but its constant is %d", path, rule, limit)
-		}
+// validateVar checks value against the rules of a validator tag, naming
+// it field in the errors.
+func validateVar(field string, value any, tag string) error {
+	err := validatorInstance().Var(value, tag)
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) {
+		return err
 	}
+	out := Errors{}
+	for _, fe := range verrs {
+		out = append(out, &FieldError{Field: field, Rule: ruleFor(fe)})
+	}
+	return out
+}
+
+// TestRulesAtTheirLimits checks each named rule at the edge of the
+// constant it is built from, in the units the model counts: characters
+// (not bytes) for strings, items for lists, seconds for sentAt.
+func TestRulesAtTheirLimits(t *testing.T) {
+	text := func(n int) any { return strings.Repeat("é", n) }
+	list := func(n int) any { return make([]string, n) }
+	tests := []struct {
+		rule  string
+		limit int
+		make  func(n int) any
+		over  string // the rule's wording one past the limit
+		empty string // and for none at all
+	}{
+		{"id", MaxIDLength, text, "longer than " + strconv.Itoa(MaxIDLength) + " characters", "empty"},
+		{"recommendationId", MaxRecommendationIDLength, text,
+			"longer than " + strconv.Itoa(MaxRecommendationIDLength) + " characters", "empty"},
+		{"attributionSource", MaxAttributionSourceLength, func(n int) any { return strings.Repeat("a", n) },
+			"longer than " + strconv.Itoa(MaxAttributionSourceLength) + " characters", ruleText["attributionPattern"]},
+		{"eventList", MaxEvents, func(n int) any { return events(n) }, "more than " + strconv.Itoa(MaxEvents) + " items", "empty list"},
+		{"impression", MaxImpressions, list, "more than " + strconv.Itoa(MaxImpressions) + " items", "empty list"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rule, func(t *testing.T) {
+			if err := validateVar("f", tt.make(tt.limit), tt.rule); err != nil {
+				t.Errorf("at its limit %d: %v", tt.limit, err)
+			}
+			checkErr(t, validateVar("f", tt.make(tt.limit+1), tt.rule), "f: "+tt.over)
+			checkErr(t, validateVar("f", tt.make(0), tt.rule), "f: "+tt.empty)
+		})
+	}
+	if err := validateVar("f", Timestamp(MaxSentAt-0.001), "sentAt"); err != nil {
+		t.Errorf("sentAt just before MaxSentAt: %v", err)
+	}
+	checkErr(t, validateVar("f", Timestamp(MaxSentAt), "sentAt"), "f: after the year 9999 (send seconds, not microseconds)")
 }
 
 // TestAttributionSourceRule compares the validator's verdict with the

@@ -23,6 +23,23 @@ func (e *Event) Validate() error {
 	return validateStruct(e)
 }
 
+// ruleAliases names the rules of the model's types for the validator tags
+// in event.go, spelled out with the limit constants: struct tags cannot
+// name a constant, so a tag names the rule ("required,id") and the number
+// is written only in the constant. TestTagsNameRules keeps numbers out of
+// the tags. A broken rule reports the alias as its Tag and the rule inside
+// it (max, min, ...) as its ActualTag, which ruleFor words.
+var ruleAliases = map[string]string{
+	// id is the model's StringType, UserId and ItemId: trackingId,
+	// sessionId, userId, eventId, eventType, itemId, each impression item.
+	"id":                "min=1,max=" + strconv.Itoa(MaxIDLength),
+	"recommendationId":  "min=1,max=" + strconv.Itoa(MaxRecommendationIDLength),
+	"eventList":         "min=1,max=" + strconv.Itoa(MaxEvents),
+	"impression":        "min=1,max=" + strconv.Itoa(MaxImpressions),
+	"attributionSource": "max=" + strconv.Itoa(MaxAttributionSourceLength) + ",attributionPattern",
+	"sentAt":            "finite,gt=0,lt=" + strconv.FormatInt(MaxSentAt, 10),
+}
+
 var (
 	validateOnce sync.Once
 	validate     *validator.Validate
@@ -48,12 +65,15 @@ func validatorInstance() *validator.Validate {
 		must(v.RegisterValidation("float32", func(fl validator.FieldLevel) bool {
 			return FitsFloat32(fl.Field().Float())
 		}))
-		must(v.RegisterValidation("attributionSource", func(fl validator.FieldLevel) bool {
+		must(v.RegisterValidation("attributionPattern", func(fl validator.FieldLevel) bool {
 			return matchesAttributionSource(fl.Field().String())
 		}))
 		must(v.RegisterValidation("properties", func(fl validator.FieldLevel) bool {
 			return checkProperties(fl.Field().String(), nil) == ""
 		}))
+		for name, rules := range ruleAliases {
+			v.RegisterAlias(name, rules)
+		}
 		validate = v
 	})
 	return validate
@@ -102,17 +122,33 @@ func validateStruct(s any) error {
 	return out
 }
 
+// CheckID checks an id given on its own, such as a tracker's trackingId or
+// the userId of an identify call, by the rule of Request's ids. The error
+// is a *FieldError naming field.
+func CheckID(field, id string) error {
+	if err := validateStruct(&loneID{id}); err != nil {
+		return &FieldError{Field: field, Rule: err.(Errors)[0].Rule}
+	}
+	return nil
+}
+
+// loneID holds an id for CheckID. Checked as a struct, it keeps validator's
+// Var, which nothing else calls, out of the browser module.
+type loneID struct {
+	ID string `validate:"required,id"`
+}
+
 // ruleText words the rules that read the same whatever the member.
 var ruleText = map[string]string{
-	"required":          "missing or empty",
-	"finite":            "not a finite number",
-	"float32":           "outside a 32-bit float's range (magnitude at most " + strconv.FormatFloat(MaxEventValue, 'g', -1, 32) + ")",
-	"attributionSource": "must be printable ASCII and not only spaces (pattern " + AttributionSourcePattern + ")",
+	"required":           "missing or empty",
+	"finite":             "not a finite number",
+	"float32":            "outside a 32-bit float's range (magnitude at most " + strconv.FormatFloat(MaxEventValue, 'g', -1, 32) + ")",
+	"attributionPattern": "must be printable ASCII and not only spaces (pattern " + AttributionSourcePattern + ")",
 }
 
 // ruleFor words one broken validator rule the way a site owner reads it.
 func ruleFor(fe validator.FieldError) string {
-	tag, param := fe.Tag(), fe.Param()
+	tag, param := fe.ActualTag(), fe.Param()
 	if text, ok := ruleText[tag]; ok {
 		return text
 	}

@@ -141,8 +141,8 @@ func TestEventValidate(t *testing.T) {
 		{"sentAt negative", func(e *Event) { e.SentAt = -1 }, "sentAt: must be a positive number of seconds since 1970"},
 		{"sentAt NaN", func(e *Event) { e.SentAt = Timestamp(math.NaN()) }, "sentAt: not a finite number"},
 		{"sentAt +Inf", func(e *Event) { e.SentAt = Timestamp(math.Inf(1)) }, "sentAt: not a finite number"},
-		{"sentAt last second of 9999", func(e *Event) { e.SentAt = maxSentAt - 1 }, ""},
-		{"sentAt year 10000", func(e *Event) { e.SentAt = maxSentAt }, "sentAt: after the year 9999 (send seconds, not microseconds)"},
+		{"sentAt last second of 9999", func(e *Event) { e.SentAt = MaxSentAt - 1 }, ""},
+		{"sentAt year 10000", func(e *Event) { e.SentAt = MaxSentAt }, "sentAt: after the year 9999 (send seconds, not microseconds)"},
 		{"metricAttribution", func(e *Event) { e.MetricAttribution = &MetricAttribution{EventAttributionSource: "email"} }, ""},
 		{"metricAttribution 1024", func(e *Event) { e.MetricAttribution = &MetricAttribution{EventAttributionSource: long(1024)} }, ""},
 		{"metricAttribution 1025", func(e *Event) {

@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/tracklet/tracklet/event"
+	trackassets "github.com/tracklet/tracklet/server/assets"
 )
 
 // dist is the module `make build` put in web/dist, with the build flags
@@ -42,9 +43,10 @@ type assets struct {
 	gate     chan struct{} // tracklet.wasm is served once this is closed
 	status   atomic.Int32  // answer to POST /events when not 0
 
-	mu   sync.Mutex
-	reqs []*event.Request
-	cts  []string
+	mu      sync.Mutex
+	reqs    []*event.Request
+	cts     []string
+	fetched []string // names under /static/, in order
 }
 
 func newAssets(t *testing.T, wasmType string) *assets {
@@ -55,6 +57,9 @@ func newAssets(t *testing.T, wasmType string) *assets {
 	mux.HandleFunc("/static/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		a.mu.Lock()
+		a.fetched = append(a.fetched, name)
+		a.mu.Unlock()
 		b, err := os.ReadFile(filepath.Join(dir, filepath.Base(name)))
 		if err != nil {
 			http.NotFound(w, r)
@@ -114,6 +119,28 @@ func newAssets(t *testing.T, wasmType string) *assets {
 	a.Server = httptest.NewServer(mux)
 	t.Cleanup(a.Close)
 	return a
+}
+
+// checkFetchedTheBuild fails unless the page fetched the module by the
+// hashed name web/dist's manifest gives it, and nothing the manifest does
+// not list: the loader under test is the one `make build` rewrote.
+func (a *assets) checkFetchedTheBuild(t *testing.T) {
+	t.Helper()
+	m, err := trackassets.ReadManifest(os.DirFS(dist(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm, _ := m.Lookup("tracklet.wasm")
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !slices.Contains(a.fetched, wasm.Path) {
+		t.Errorf("the page fetched %v, not the module's hashed name %s", a.fetched, wasm.Path)
+	}
+	for _, name := range a.fetched {
+		if !slices.Contains(m.Files(), name) || strings.HasSuffix(name, ".br") || strings.HasSuffix(name, ".gz") {
+			t.Errorf("the page fetched %s, which is not an asset of the build", name)
+		}
+	}
 }
 
 func (a *assets) requests() []*event.Request {
@@ -274,6 +301,7 @@ func TestLoaderQueuesReplaysAndSends(t *testing.T) {
 					t.Errorf("Content-Type %q", ct)
 				}
 			}
+			a.checkFetchedTheBuild(t)
 		})
 	}
 }

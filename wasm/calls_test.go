@@ -71,3 +71,26 @@ func TestDecodeCallsMatchesEncodingJSON(t *testing.T) {
 		check(b.String(), false)
 	}
 }
+
+// BenchmarkDecodeCalls reads a batch of ten calls as the loader writes
+// them: properties, options with an impression list, the call's time.
+func BenchmarkDecodeCalls(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("[")
+	for k := range 10 {
+		if k > 0 {
+			sb.WriteString(",")
+		}
+		sb.WriteString(`["MovieRating",{"numberOfRatings":"12","genre":"drama","rating":4.5,"liked":true},` +
+			`{"itemId":"movie1","eventValue":4.5,"impression":["movie1","movie2","movie3"]},1714979289123]`)
+	}
+	sb.WriteString("]")
+	batch := sb.String()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(batch)))
+	for b.Loop() {
+		if _, ok := decodeCalls(batch); !ok {
+			b.Fatal("declined")
+		}
+	}
+}

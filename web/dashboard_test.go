@@ -180,8 +180,8 @@ func TestDashboardRefusedWithoutToken(t *testing.T) {
 	c := browsertest.StartCollector(t, "--admin-token", token)
 	tid := c.CreateTracker("shop")
 
-	for _, path := range []string{"/v1/trackers", "/v1/dashboard/stats?tracker=" + tid, "/v1/dashboard/rejected?tracker=" + tid,
-		"/v1/stream?tracker=" + tid} {
+	for _, path := range []string{"/v1/trackers", "/v1/traffic?trackingId=" + tid, "/v1/rejected?trackingId=" + tid,
+		"/v1/stream?trackingId=" + tid} {
 		for _, auth := range []string{"", "Bearer nope", "Bearer " + token + "!"} {
 			req, _ := http.NewRequest("GET", c.URL+path, nil)
 			if auth != "" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/chromedp/cdproto/performance"
 	"github.com/chromedp/chromedp"
 
+	"github.com/tracklet/tracklet/server/assets"
 	"github.com/tracklet/tracklet/web/browsertest"
 )
 
@@ -159,19 +159,32 @@ func benchBrowserTracker(b *testing.B, collector *browsertest.Collector, proxy *
 	b.ReportMetric(0, "ns/op") // an iteration's wall time says nothing here
 }
 
-// reportSizes reports what the built tracker weighs, from web/dist.
+// reportSizes reports what the built tracker weighs, from web/dist's
+// manifest.
 func reportSizes(b *testing.B) {
-	size := func(name string) float64 {
-		st, err := os.Stat(filepath.Join("dist", name))
-		if err != nil {
-			b.Fatalf("%v: run `make build` first", err)
-		}
-		return float64(st.Size())
+	m, err := assets.ReadManifest(os.DirFS("dist"))
+	if err != nil {
+		b.Fatalf("%v: run `make build` first", err)
 	}
-	b.ReportMetric(size("tracklet.wasm"), "wasm-raw-bytes")
-	b.ReportMetric(size("tracklet.wasm.gz"), "wasm-gzip-bytes")
-	b.ReportMetric(size("tracklet.wasm.br"), "wasm-br-bytes")
-	b.ReportMetric(size("tracklet.wasm.br")+size("tracklet.js.br")+size("wasm_exec.js.br"), "total-br-bytes")
+	size := func(name, encoding string) float64 {
+		a, ok := m.Lookup(name)
+		if !ok {
+			b.Fatalf("%s is not in web/dist's manifest", name)
+		}
+		for _, e := range a.Encodings {
+			if e.Encoding == encoding {
+				return float64(e.Size)
+			}
+		}
+		if encoding != "" {
+			b.Fatalf("%s has no %s form", name, encoding)
+		}
+		return float64(a.Size)
+	}
+	b.ReportMetric(size("tracklet.wasm", ""), "wasm-raw-bytes")
+	b.ReportMetric(size("tracklet.wasm", "gzip"), "wasm-gzip-bytes")
+	b.ReportMetric(size("tracklet.wasm", "br"), "wasm-br-bytes")
+	b.ReportMetric(size("tracklet.wasm", "br")+size("tracklet.js", "br")+size("wasm_exec.js", "br"), "total-br-bytes")
 }
 
 // taskSeconds is the renderer main thread's total task time so far.

@@ -18,9 +18,11 @@ var demo embed.FS
 //go:embed dashboard
 var dashboard embed.FS
 
-// Dist returns the built tracker: tracklet.js, tracklet.wasm, wasm_exec.js
-// and their precompressed .gz and .br forms. It holds only a README when
-// `make build` has not run.
+// Dist returns the built tracker as `make wasm` writes it: manifest.json
+// and the files it lists (the loaders tracklet.js and tracklet.mjs, the
+// content-hashed module, wasm_exec.js and sender script, and the brotli and
+// gzip form of each; see package server/assets). It holds only a README
+// when `make build` has not run.
 func Dist() fs.FS { return sub(dist, "dist") }
 
 // Demo returns the demo site. Its .html files are templates that take the

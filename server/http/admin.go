@@ -1,196 +1,143 @@
 package http
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tracklet/tracklet/event"
-	"github.com/tracklet/tracklet/server"
-	"github.com/tracklet/tracklet/server/export"
 )
 
-// isAdminPath names the read/admin API's paths.
-func isAdminPath(path string) bool {
-	return path == "/v1/events" || path == "/v1/stats" || path == "/v1/rejected"
+// The admin API: every route under /v1, each behind the one admin-token
+// check (requireAdmin), each naming a tracker ?trackingId= as PutEvents
+// does, each answering errors as PutEvents does (WriteError).
+//
+//	GET    /v1/events?trackingId=&since=&until=&after=&limit=&format=   stored events (admin_events.go)
+//	DELETE /v1/events?trackingId=                                      delete them
+//	GET    /v1/stats                                                   the collector's counters, every tracker's totals
+//	GET    /v1/rejected?trackingId=&limit=                             refused requests, newest first
+//	GET    /v1/trackers                                                trackers (admin_trackers.go)
+//	POST   /v1/trackers                                                create one
+//	GET    /v1/traffic?trackingId=                                     a tracker's last hour (admin_traffic.go)
+//	GET    /v1/stream?trackingId=&eventType=&userId=&sessionId=        events as stored, Server-Sent Events (admin_stream.go)
+//	GET    /v1/relay                                                   the relay to Personalize (admin_relay.go)
+//	PUT    /v1/relay/{trackingId}                                      link a tracker
+//	DELETE /v1/relay/{trackingId}                                      unlink it
+//
+// and Config.Routes, the routes of packages this one does not link (the
+// Worker's archive). A route whose store is not configured answers 501.
+func (h *Handler) adminRoutes() []Route {
+	admin, trackers, dash, feed, relay := h.cfg.Admin != nil, h.cfg.Trackers != nil,
+		h.cfg.Dashboard != nil, h.cfg.Feed != nil && h.cfg.Dashboard != nil, h.cfg.Relay != nil
+	return []Route{
+		{"GET /v1/events", needs(admin, "admin store", h.adminEvents)},
+		{"DELETE /v1/events", needs(admin, "admin store", h.deleteEvents)},
+		{"GET /v1/stats", needs(admin, "admin store", h.adminStats)},
+		{"GET /v1/rejected", needs(admin, "admin store", h.adminRejected)},
+		{"GET /v1/trackers", needs(trackers, "tracker store", h.listTrackers)},
+		{"POST /v1/trackers", needs(trackers, "tracker store", h.createTracker)},
+		{"GET /v1/traffic", needs(dash, "dashboard store", h.serveTraffic)},
+		{"GET /v1/stream", needs(feed, "live stream", h.serveStream)},
+		{"GET /v1/relay", needs(relay, "relay to Personalize", h.serveRelay)},
+		{"PUT /v1/relay/{trackingId}", needs(relay, "relay to Personalize", h.linkRelay)},
+		{"DELETE /v1/relay/{trackingId}", needs(relay, "relay to Personalize", h.unlinkRelay)},
+	}
 }
 
-// serveAdmin answers the read/admin API, for tests in users' CI (with
-// `serve --memory`) and for operators.
-func (h *Handler) serveAdmin(w http.ResponseWriter, r *http.Request, path string) {
-	requireAdmin(h.cfg.AdminToken, func(w http.ResponseWriter, r *http.Request) { h.serveAdminAPI(w, r, path) })(w, r)
+// needs returns next if the collector has what it serves (ok), else a
+// handler that answers 501 naming what is missing (the Worker has no live
+// feed and no relay).
+func needs(ok bool, what string, next http.HandlerFunc) http.Handler {
+	if ok {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, http.StatusNotImplemented, CodeNotImplemented, "this collector has no "+what)
+	})
 }
 
-func (h *Handler) serveAdminAPI(w http.ResponseWriter, r *http.Request, path string) {
-	if h.cfg.Admin == nil {
-		writeError(w, http.StatusNotImplemented, "NotImplementedException", "this collector's store has no admin API")
+// Route is one route of the admin API: a ServeMux pattern with its method
+// ("GET /v1/archive") under /v1/, and its handler, which the mux calls
+// only with the admin token.
+type Route struct {
+	Pattern string
+	Handler http.Handler
+}
+
+// newMux returns the mux of the admin API and of the dashboard's page.
+func (h *Handler) newMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, rt := range append(h.adminRoutes(), h.cfg.Routes...) {
+		_, path, _ := strings.Cut(rt.Pattern, " ")
+		if !strings.HasPrefix(path, "/v1/") {
+			panic("http: admin route " + rt.Pattern + " is not a method and a path under /v1/")
+		}
+		mux.Handle(rt.Pattern, requireAdmin(h.cfg.AdminToken, rt.Handler))
+	}
+	if h.cfg.DashboardPage != nil {
+		for _, p := range []string{"GET /dashboard", "GET /dashboard/{$}", "GET /dashboard/{file}"} {
+			mux.HandleFunc(p, h.serveDashboardPage)
+		}
+	}
+	return mux
+}
+
+// serveMux answers a request for the admin API or the dashboard's page.
+// ServeMux would answer an unknown path or method in plain text; clients of
+// the API read JSON errors, so those two answers are rewritten as such
+// (keeping the Allow header ServeMux computes from the patterns).
+func (h *Handler) serveMux(w http.ResponseWriter, r *http.Request) {
+	handler, pattern := h.mux.Handler(r)
+	if pattern != "" {
+		h.mux.ServeHTTP(w, r) // which, unlike Handler, sets r's path values
 		return
 	}
-	q := r.URL.Query()
-	switch {
-	case path == "/v1/events" && r.Method == http.MethodGet:
-		h.adminEvents(w, r)
-	case path == "/v1/events" && r.Method == http.MethodDelete:
-		n, err := h.cfg.Admin.DeleteEvents(r.Context(), q.Get("trackingId"))
-		if err != nil {
-			h.internalError(w, r, "delete events", err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]int64{"deleted": n})
-	case path == "/v1/stats" && r.Method == http.MethodGet:
-		h.adminStats(w, r)
-	case path == "/v1/rejected" && r.Method == http.MethodGet:
-		limit, err := queryInt(q.Get("limit"), 100, 1000)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, errInvalidInput, "limit: "+err.Error())
-			return
-		}
-		rs, err := h.cfg.Admin.Rejected(r.Context(), q.Get("trackingId"), limit)
-		if err != nil {
-			h.internalError(w, r, "read rejected", err)
-			return
-		}
-		type item struct {
-			ReceivedAt time.Time `json:"receivedAt"`
-			TrackingID string    `json:"trackingId,omitempty"`
-			Status     int       `json:"status"`
-			Reason     string    `json:"reason"`
-			Origin     string    `json:"origin,omitempty"`
-			Body       string    `json:"body"`
-		}
-		out := make([]item, len(rs))
-		for i, r := range rs {
-			out[i] = item{r.ReceivedAt.UTC(), r.TrackingID, r.Status, r.Reason, r.Origin, r.Body}
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"rejected": out})
-	default:
-		allow := "GET"
-		if path == "/v1/events" {
-			allow = "GET, DELETE"
-		}
+	probe := &headerProbe{header: http.Header{}}
+	handler.ServeHTTP(probe, r)
+	if allow := probe.header.Get("Allow"); probe.status == http.StatusMethodNotAllowed && allow != "" {
 		w.Header().Set("Allow", allow)
-		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowedException", "use "+allow)
+		WriteError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use "+allow)
+		return
 	}
+	WriteError(w, http.StatusNotFound, CodeNoSuchPath, "no such resource: "+r.URL.Path)
 }
 
-// adminEvents lists stored events: a page of JSON (format=json, the
-// default; follow "next" with after=), or the whole selection streamed as
-// NDJSON, CSV or a Personalize dataset (format=ndjson|csv|personalize, see
-// adminPersonalize).
-func (h *Handler) adminEvents(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f := server.EventFilter{TrackingID: q.Get("trackingId")}
-	var errs []string
-	var err error
-	if f.Since, err = queryTime(q.Get("since")); err != nil {
-		errs = append(errs, "since: "+err.Error())
+// headerProbe keeps the status and headers of ServeMux's own error answer
+// and drops its plain-text body.
+type headerProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *headerProbe) Header() http.Header         { return p.header }
+func (p *headerProbe) WriteHeader(status int)      { p.status = status }
+func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
+
+// TrackingIDParam reads ?trackingId=, the one name the API gives a tracker,
+// as PutEvents does. Without required, it may be absent (meaning every
+// tracker); otherwise a missing one is answered 400 and ok is false.
+func TrackingIDParam(w http.ResponseWriter, r *http.Request, required bool) (id string, ok bool) {
+	id = r.URL.Query().Get("trackingId")
+	if (required && id == "") || len(id) > event.MaxIDLength {
+		WriteError(w, http.StatusBadRequest, CodeInvalidInput, "trackingId: give the tracker's trackingId, e.g. ?trackingId=tk_...")
+		return "", false
 	}
-	if f.Until, err = queryTime(q.Get("until")); err != nil {
-		errs = append(errs, "until: "+err.Error())
-	}
-	after, err := queryInt(q.Get("after"), 0, -1)
+	return id, true
+}
+
+// intParam reads the non-negative integer query parameter name, def if
+// absent; maxV < 0 means no maximum. A bad value is answered 400 naming
+// the parameter, and ok is false.
+func intParam(w http.ResponseWriter, r *http.Request, name string, def, maxV int) (n int, ok bool) {
+	n, err := queryInt(r.URL.Query().Get(name), def, maxV)
 	if err != nil {
-		errs = append(errs, "after: "+err.Error())
+		WriteError(w, http.StatusBadRequest, CodeInvalidInput, name+": "+err.Error())
+		return 0, false
 	}
-	f.AfterSeq = int64(after)
-	format := q.Get("format")
-	defLimit, maxLimit := 100, 1000
-	if format == "ndjson" || format == "csv" || strings.HasPrefix(format, "personalize") {
-		defLimit, maxLimit = 0, -1 // a whole export unless limited
-	}
-	if f.Limit, err = queryInt(q.Get("limit"), defLimit, maxLimit); err != nil {
-		errs = append(errs, "limit: "+err.Error())
-	}
-	if len(errs) > 0 {
-		writeError(w, http.StatusBadRequest, errInvalidInput, strings.Join(errs, "; "))
-		return
-	}
-	switch format {
-	case "ndjson", "csv":
-		ct := "application/x-ndjson"
-		if format == "csv" {
-			ct = "text/csv; charset=utf-8"
-		}
-		w.Header().Set("Content-Type", ct)
-		if _, err := export.Write(r.Context(), w, h.cfg.Admin, f, format, nil); err != nil {
-			h.log.WarnContext(r.Context(), "export cut short", "err", err)
-		}
-		return
-	case "personalize", "personalize-schema":
-		h.adminPersonalize(w, r, f, format == "personalize-schema")
-		return
-	case "", "json":
-	default:
-		writeError(w, http.StatusBadRequest, errInvalidInput, "format: want json, ndjson, csv, personalize or personalize-schema")
-		return
-	}
-	type item struct {
-		Seq int64 `json:"seq"`
-		export.Record
-	}
-	out := struct {
-		Events []item `json:"events"`
-		// Next is the after= of the following page; absent on the last.
-		Next *int64 `json:"next,omitempty"`
-	}{Events: []item{}}
-	for e, err := range h.cfg.Admin.Events(r.Context(), f) {
-		if err != nil {
-			h.internalError(w, r, "read events", err)
-			return
-		}
-		out.Events = append(out.Events, item{e.Seq, export.RecordOf(e)})
-	}
-	if n := len(out.Events); n == f.Limit {
-		out.Next = &out.Events[n-1].Seq
-	}
-	writeJSON(w, http.StatusOK, out)
+	return n, true
 }
 
-func (h *Handler) adminStats(w http.ResponseWriter, r *http.Request) {
-	trackers, err := h.cfg.Admin.Stats(r.Context())
-	if err != nil {
-		h.internalError(w, r, "read stats", err)
-		return
-	}
-	type trackerJSON struct {
-		TrackingID     string     `json:"trackingId"`
-		Name           string     `json:"name"`
-		Disabled       bool       `json:"disabled"`
-		Origins        []string   `json:"origins"`
-		Events         int64      `json:"events"`
-		Rejected       int64      `json:"rejected"`
-		LastReceivedAt *time.Time `json:"lastReceivedAt,omitempty"`
-	}
-	out := struct {
-		Since            time.Time     `json:"since"`
-		Requests         int64         `json:"requests"`
-		EventsAccepted   int64         `json:"eventsAccepted"`
-		EventsDuplicate  int64         `json:"eventsDuplicate"`
-		RejectedRequests int64         `json:"rejectedRequests"`
-		RateLimited      int64         `json:"rateLimited"`
-		Trackers         []trackerJSON `json:"trackers"`
-	}{
-		Since: h.started.UTC(), Requests: h.stats.requests.Load(), EventsAccepted: h.stats.accepted.Load(),
-		EventsDuplicate: h.stats.duplicates.Load(), RejectedRequests: h.stats.rejected.Load(),
-		RateLimited: h.stats.limited.Load(), Trackers: []trackerJSON{},
-	}
-	for _, t := range trackers {
-		tj := trackerJSON{TrackingID: t.ID, Name: t.Name, Disabled: t.Disabled, Origins: t.Origins,
-			Events: t.Events, Rejected: t.Rejected}
-		if !t.LastReceivedAt.IsZero() {
-			at := t.LastReceivedAt.UTC()
-			tj.LastReceivedAt = &at
-		}
-		out.Trackers = append(out.Trackers, tj)
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// queryInt reads a non-negative integer query parameter; max < 0 means no
-// maximum.
 func queryInt(s string, def, maxV int) (int, error) {
 	if s == "" {
 		return def, nil
@@ -203,41 +150,4 @@ func queryInt(s string, def, maxV int) (int, error) {
 		return 0, errors.New("at most " + strconv.Itoa(maxV))
 	}
 	return n, nil
-}
-
-// queryTime reads since/until as sentAt is read: RFC 3339 or epoch
-// seconds (milliseconds from 1e11 on).
-func queryTime(s string) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	raw := []byte(s)
-	if _, err := strconv.ParseFloat(s, 64); err != nil {
-		raw = []byte(strconv.Quote(s))
-	}
-	ts, err := event.ParseTimestamp(raw)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return ts.Time(), nil
-}
-
-// serveHealth answers /healthz (the process runs) and /readyz (the store
-// takes writes).
-func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request, path string) {
-	if path == "/readyz" {
-		if p, ok := h.cfg.Store.(interface{ Ping(context.Context) error }); ok {
-			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-			defer cancel()
-			if err := p.Ping(ctx); err != nil {
-				h.log.WarnContext(r.Context(), "not ready", "err", err)
-				w.Header().Set("Cache-Control", "no-store")
-				w.Header().Set("Retry-After", retryAfterUnavailable)
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "message": err.Error()})
-				return
-			}
-		}
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }

@@ -23,7 +23,7 @@ func (h *Handler) adminPersonalize(w http.ResponseWriter, r *http.Request, f ser
 	var opts export.PersonalizeOptions
 	var err error
 	if opts.Columns, err = export.ParseColumns(q.Get("columns")); err != nil {
-		writeError(w, http.StatusBadRequest, errInvalidInput, "columns: "+err.Error())
+		WriteError(w, http.StatusBadRequest, CodeInvalidInput, "columns: "+err.Error())
 		return
 	}
 	if t := q.Get("eventTypes"); t != "" {
@@ -31,7 +31,7 @@ func (h *Handler) adminPersonalize(w http.ResponseWriter, r *http.Request, f ser
 	}
 	through, err := queryInt(q.Get("through"), 0, -1)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, errInvalidInput, "through: "+err.Error())
+		WriteError(w, http.StatusBadRequest, CodeInvalidInput, "through: "+err.Error())
 		return
 	}
 	f.ThroughSeq = int64(through)

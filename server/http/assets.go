@@ -1,159 +1,49 @@
 package http
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
+	"errors"
 	"io/fs"
-	"mime"
 	"net/http"
-	"path"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/tracklet/tracklet/server/assets"
 )
 
-// assets serves the tracker's browser files from the root of an fs.FS,
-// choosing a precompressed .br or .gz form when the browser takes it.
-type assets struct {
-	fsys   fs.FS
-	loader string // Cache-Control of the loaders
-	mu     sync.Mutex
-	files  map[string]assetFile
-}
+// DefaultLoaderMaxAge is how long browsers may use the loaders without
+// asking (Config.LoaderMaxAge).
+const DefaultLoaderMaxAge = assets.DefaultLoaderMaxAge
 
-type assetFile struct {
-	data []byte
-	etag string
-}
+// assetFiles serves the tracker's browser files as the build's manifest
+// lists them (package assets: hashed names, every encoding, the loaders
+// naming the hashed files, all made by `make wasm`).
+type assetFiles struct{ set *assets.Set }
 
-func newAssets(fsys fs.FS, loaderMaxAge time.Duration) *assets {
-	return &assets{fsys: withHashedNames(fsys), loader: loaderCache(loaderMaxAge), files: make(map[string]assetFile)}
-}
-
-// has reports whether p names a file at the top of the assets.
-func (a *assets) has(p string) bool {
-	name := strings.TrimPrefix(p, "/")
-	if name == "" || strings.Contains(name, "/") || strings.EqualFold(name, "README.md") {
-		return false
+// newAssets returns the build in fsys, or nil when fsys holds none. A
+// manifest that does not match its files is a broken build: the collector
+// refuses to start rather than serve a tracker that cannot load.
+func newAssets(fsys fs.FS, loaderMaxAge time.Duration) *assetFiles {
+	set, err := assets.New(fsys, loaderMaxAge)
+	if errors.Is(err, assets.ErrNoBuild) {
+		return nil
 	}
-	st, err := fs.Stat(a.fsys, a.resolve(name))
-	return err == nil && !st.IsDir()
+	if err != nil {
+		panic(err)
+	}
+	return &assetFiles{set}
 }
 
-// resolve maps an older build's hashed name to the plain name of the file
-// it stands for now (see hashedFS); other names are returned as they are.
-func (a *assets) resolve(name string) string {
-	if h, ok := a.fsys.(*hashedFS); ok {
-		if plain, ok := h.olderName(name); ok {
-			return plain
-		}
-	}
-	return name
-}
+// has reports whether p names an asset.
+func (a *assetFiles) has(p string) bool { return a != nil && a.set.Has(strings.TrimPrefix(p, "/")) }
 
-// contentType names the files the tracker is made of explicitly: a wrong
-// type on the wasm makes WebAssembly.instantiateStreaming fail.
-func contentType(name string) string {
-	switch path.Ext(name) {
-	case ".wasm":
-		return "application/wasm"
-	case ".js", ".mjs":
-		return "text/javascript; charset=utf-8"
-	case ".html":
-		return "text/html; charset=utf-8"
-	case ".css":
-		return "text/css; charset=utf-8"
-	case ".svg":
-		return "image/svg+xml"
-	case ".json", ".map":
-		return "application/json"
-	}
-	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
-		return t
-	}
-	return "application/octet-stream"
-}
-
-func (a *assets) serve(w http.ResponseWriter, r *http.Request, p string) {
+func (a *assetFiles) serve(w http.ResponseWriter, r *http.Request, p string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowedException", "use GET")
+		WriteError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use GET")
 		return
 	}
-	// An older build's hashed name is served as the plain name, revalidated.
-	name := a.resolve(strings.TrimPrefix(p, "/"))
-	h := w.Header()
-	// Sites on any origin load the tracker from here.
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	h.Set("Content-Type", contentType(name))
-	// Content-hashed names are immutable, the loaders cached briefly, the
-	// rest revalidated.
-	h.Set("Cache-Control", cacheControl(a.fsys, name, a.loader))
-	file := name
-	if enc := pickEncoding(r.Header.Get("Accept-Encoding"), func(ext string) bool { return a.has("/" + name + ext) }); enc != "" {
-		h.Set("Content-Encoding", enc)
-		file = name + map[string]string{"br": ".br", "gzip": ".gz"}[enc]
-	}
-	if !strings.HasSuffix(name, ".br") && !strings.HasSuffix(name, ".gz") {
-		h.Add("Vary", "Accept-Encoding")
-	}
-	content, etag, err := a.open(file)
-	if err != nil {
-		writeError(w, http.StatusNotFound, "NotFoundException", "no such resource: "+p)
-		return
-	}
-	h.Set("ETag", etag)
-	http.ServeContent(w, r, "", time.Time{}, content)
+	a.set.Serve(w, r, strings.TrimPrefix(p, "/"))
 }
 
-// pickEncoding chooses br over gzip when the client accepts it and the
-// precompressed file exists.
-func pickEncoding(accept string, exists func(ext string) bool) string {
-	accept = strings.ToLower(accept)
-	for _, c := range []struct{ enc, ext string }{{"br", ".br"}, {"gzip", ".gz"}} {
-		if acceptsEncoding(accept, c.enc) && exists(c.ext) {
-			return c.enc
-		}
-	}
-	return ""
-}
-
-func acceptsEncoding(accept, enc string) bool {
-	for part := range strings.SplitSeq(accept, ",") {
-		name, params, _ := strings.Cut(part, ";")
-		if strings.TrimSpace(name) != enc {
-			continue
-		}
-		for p := range strings.SplitSeq(params, ";") {
-			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-			if k == "q" {
-				q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-				return err == nil && q > 0
-			}
-		}
-		return true
-	}
-	return false
-}
-
-// open returns the file's content and a strong ETag. Files are read and
-// hashed once: they are the few, small files of the tracker.
-func (a *assets) open(name string) (io.ReadSeeker, string, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	f, ok := a.files[name]
-	if !ok {
-		data, err := fs.ReadFile(a.fsys, name)
-		if err != nil {
-			return nil, "", err
-		}
-		sum := sha256.Sum256(data)
-		f = assetFile{data: data, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
-		a.files[name] = f
-	}
-	return bytes.NewReader(f.data), f.etag, nil
-}
+// contentType is the Content-Type of a file the collector serves.
+func contentType(name string) string { return assets.ContentType(name) }

@@ -32,31 +32,20 @@ func tokenMatches(got, want string) bool {
 	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
 }
 
-// adminAuthorized reports whether r carries token as a Bearer credential.
-// Every admin route of the collector and of the dashboard asks this, and
-// only this.
-func adminAuthorized(r *http.Request, token string) bool {
-	got, ok := bearerToken(r.Header.Get("Authorization"))
-	return ok && tokenMatches(got, token)
-}
-
-// requireAdmin wraps next with the admin-token check: without the token,
-// the one 401 answer of every admin route.
-func requireAdmin(token string, next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+// requireAdmin wraps next with the admin-token check: next sees only
+// requests that carry token as a Bearer credential; the others get the one
+// 401 of every admin route. The admin API's mux is its only caller (see
+// newMux), so every admin route, the Worker's included, is checked alike.
+func requireAdmin(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		if !adminAuthorized(r, token) {
+		got, ok := bearerToken(r.Header.Get("Authorization"))
+		if !ok || !tokenMatches(got, token) {
 			unauthorized(w, token)
 			return
 		}
-		next(w, r)
-	}
-}
-
-// RequireAdmin is requireAdmin for admin routes served outside this package
-// (the Worker's archive API): the same check and the same 401.
-func RequireAdmin(token string, next http.Handler) http.Handler {
-	return requireAdmin(token, next.ServeHTTP)
+		next.ServeHTTP(w, r)
+	})
 }
 
 // unauthorized answers 401 with the challenge RFC 6750 §3 asks for, and a
@@ -68,5 +57,5 @@ func unauthorized(w http.ResponseWriter, token string) {
 	if token == "" {
 		msg = "the admin API is off: start the collector with --admin-token (TRACKLET_ADMIN_TOKEN)"
 	}
-	writeError(w, http.StatusUnauthorized, "UnauthorizedException", msg)
+	WriteError(w, http.StatusUnauthorized, CodeUnauthorized, msg)
 }

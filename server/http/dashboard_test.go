@@ -12,6 +12,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/tracklet/tracklet/server"
 	trackhttp "github.com/tracklet/tracklet/server/http"
 	"github.com/tracklet/tracklet/server/live"
 	"github.com/tracklet/tracklet/server/relay"
@@ -22,25 +23,17 @@ const adminToken = "s3cret-admin-token"
 
 var auth = map[string]string{"Authorization": "Bearer " + adminToken}
 
-// dashEnv is a collector with the dashboard on, its live feed polling only
-// hourly: whatever a stream shows within a test came through the ingest
-// hook, not a poll.
+// dashEnv is a collector with everything the dashboard reads on, its live
+// feed polling only hourly: whatever a stream shows within a test came
+// through the ingest hook, not a poll.
 func dashEnv(t *testing.T, token string) *env {
 	t.Helper()
 	var feed *live.Feed
 	e := newEnv(t, func(cfg *trackhttp.Config) {
-		feed = live.NewFeed(cfg.Store.(*sqlite.DB), live.NewHub(0, 0), time.Hour, nil)
-		cfg.Dashboard = trackhttp.NewDashboard(trackhttp.DashboardConfig{
-			Store:      cfg.Store.(*sqlite.DB),
-			Feed:       feed,
-			AdminToken: token,
-			Relay:      relay.Admin{Store: cfg.Store.(*sqlite.DB)},
-			Page: fstest.MapFS{
-				"index.html":    {Data: []byte("<!doctype html><title>dashboard</title>")},
-				"dashboard.js":  {Data: []byte("// js")},
-				"dashboard.css": {Data: []byte("/* css */")},
-			},
-		})
+		db := cfg.Store.(*sqlite.DB)
+		feed = live.NewFeed(db, live.NewHub(0, 0), time.Hour, nil)
+		withDashboard(cfg, db, feed)
+		cfg.AdminToken = token
 	})
 	// Registered after newEnv's cleanup, so it runs first: the feed's end
 	// closes open streams, which the test server waits for.
@@ -51,15 +44,39 @@ func dashEnv(t *testing.T, token string) *env {
 	return e
 }
 
+// withDashboard configures the stores of every admin route and the
+// dashboard's page, as `tracklet serve` does.
+func withDashboard(cfg *trackhttp.Config, db *sqlite.DB, feed *live.Feed) {
+	cfg.Admin, cfg.Trackers, cfg.Dashboard, cfg.Feed = db, db, db, liveFeed{feed}
+	cfg.Relay = relay.Admin{Store: db}
+	cfg.DashboardPage = fstest.MapFS{
+		"index.html":    {Data: []byte("<!doctype html><title>dashboard</title>")},
+		"dashboard.js":  {Data: []byte("// js")},
+		"dashboard.css": {Data: []byte("/* css */")},
+	}
+}
+
+// liveFeed is package live's Feed as Config.Feed takes it (as in
+// server/cmd/tracklet).
+type liveFeed struct{ *live.Feed }
+
+func (f liveFeed) Subscribe(ctx context.Context, filter server.StreamFilter) (trackhttp.Subscription, error) {
+	s, err := f.Feed.Subscribe(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 func TestDashboardRequiresToken(t *testing.T) {
 	e := dashEnv(t, adminToken)
 	tid := e.tracker()
 	apis := []struct{ method, path string }{
 		{"GET", "/v1/trackers"},
 		{"POST", "/v1/trackers"},
-		{"GET", "/v1/dashboard/stats?tracker=" + tid},
-		{"GET", "/v1/dashboard/rejected?tracker=" + tid},
-		{"GET", "/v1/stream?tracker=" + tid},
+		{"GET", "/v1/traffic?trackingId=" + tid},
+		{"GET", "/v1/rejected?trackingId=" + tid},
+		{"GET", "/v1/stream?trackingId=" + tid},
 	}
 	refused := []map[string]string{
 		nil,
@@ -123,14 +140,14 @@ func TestDashboardPage(t *testing.T) {
 	if r := e.do("GET", "/dashboard/dashboard.js", nil, nil); !strings.HasPrefix(r.header.Get("Content-Type"), "text/javascript") {
 		t.Errorf("script Content-Type %q", r.header.Get("Content-Type"))
 	}
-	for _, p := range []string{"/dashboard/nope.js", "/dashboard/a/b", "/v1/dashboard/nope"} {
+	for _, p := range []string{"/dashboard/nope.js", "/dashboard/a/b", "/v1/dashboard/stats", "/v1/nope"} {
 		if r := e.do("GET", p, nil, auth); r.status != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", p, r.status)
 		}
 	}
 	for _, c := range []struct{ method, path, allow string }{
 		{"POST", "/dashboard", "GET, HEAD"},
-		{"DELETE", "/v1/trackers", "GET, POST"},
+		{"DELETE", "/v1/trackers", "GET, HEAD, POST"},
 		{"POST", "/v1/stream", "GET, HEAD"},
 	} {
 		r := e.do(c.method, c.path, nil, auth)
@@ -238,7 +255,7 @@ type stats struct {
 
 func (e *env) stats(tid string) stats {
 	e.t.Helper()
-	r := e.do("GET", "/v1/dashboard/stats?tracker="+tid, nil, auth)
+	r := e.do("GET", "/v1/traffic?trackingId="+tid, nil, auth)
 	if r.status != http.StatusOK {
 		e.t.Fatalf("stats: %d %s", r.status, r.body)
 	}
@@ -288,13 +305,13 @@ func TestDashboardStats(t *testing.T) {
 	if other := e.stats(e.tracker()); other.Events != 0 || other.Duplicates != 0 || other.Rejected != 0 {
 		t.Errorf("another tracker sees this one's traffic: %+v", other)
 	}
-	for _, q := range []string{"", "?tracker=", "?tracker=" + strings.Repeat("x", 257)} {
-		if r := e.do("GET", "/v1/dashboard/stats"+q, nil, auth); r.status != http.StatusBadRequest || !strings.HasPrefix(r.message, "tracker:") {
+	for _, q := range []string{"", "?trackingId=", "?trackingId=" + strings.Repeat("x", 257)} {
+		if r := e.do("GET", "/v1/traffic"+q, nil, auth); r.status != http.StatusBadRequest || !strings.HasPrefix(r.message, "trackingId:") {
 			t.Errorf("stats%s: %d %q", q, r.status, r.message)
 		}
 	}
 
-	rej := e.do("GET", "/v1/dashboard/rejected?tracker="+tid+"&limit=10", nil, auth)
+	rej := e.do("GET", "/v1/rejected?trackingId="+tid+"&limit=10", nil, auth)
 	var rl struct {
 		Rejected []struct {
 			Status       int
@@ -306,13 +323,14 @@ func TestDashboardStats(t *testing.T) {
 		!strings.Contains(rl.Rejected[0].Body, `"eventType":""`) {
 		t.Errorf("rejected: %s", rej.body)
 	}
-	for _, l := range []string{"-1", "501", "x"} {
-		if r := e.do("GET", "/v1/dashboard/rejected?tracker="+tid+"&limit="+l, nil, auth); r.status != http.StatusBadRequest {
-			t.Errorf("limit=%s: %d", l, r.status)
+	for _, l := range []string{"-1", "1001", "x"} {
+		if r := e.do("GET", "/v1/rejected?trackingId="+tid+"&limit="+l, nil, auth); r.status != http.StatusBadRequest ||
+			!strings.HasPrefix(r.message, "limit:") {
+			t.Errorf("limit=%s: %d %q", l, r.status, r.message)
 		}
 	}
-	if r := e.do("GET", "/v1/dashboard/rejected?tracker="+tid+"&limit=500", nil, auth); r.status != http.StatusOK {
-		t.Errorf("limit=500: %d", r.status)
+	if r := e.do("GET", "/v1/rejected?trackingId="+tid+"&limit=1000", nil, auth); r.status != http.StatusOK {
+		t.Errorf("limit=1000: %d", r.status)
 	}
 }
 
@@ -410,8 +428,8 @@ func TestDashboardStream(t *testing.T) {
 	}
 	e.post(body(tid, ev("old1", "View"), ev("old2", "Rate"), ev("old3", "View")), nil)
 
-	all := e.stream("tracker="+tid+"&backlog=2", nil)
-	views := e.stream("tracker="+tid+"&eventType=View", nil)
+	all := e.stream("trackingId="+tid+"&backlog=2", nil)
+	views := e.stream("trackingId="+tid+"&eventType=View", nil)
 	for _, want := range []string{"old2", "old3"} { // the newest 2, oldest first
 		if _, id := all.next(t); id != want {
 			t.Errorf("backlog: %s, want %s", id, want)
@@ -439,7 +457,7 @@ func TestDashboardStream(t *testing.T) {
 
 	// Resuming after the second event (seqs start at 1 on a fresh
 	// database): the third and the two new ones.
-	resumed := e.stream("tracker="+tid, map[string]string{"Last-Event-ID": "2"})
+	resumed := e.stream("trackingId="+tid, map[string]string{"Last-Event-ID": "2"})
 	for _, want := range []string{"old3", "new1", "new2"} {
 		if _, id := resumed.next(t); id != want {
 			t.Errorf("resumed: %s, want %s", id, want)
@@ -464,11 +482,12 @@ func TestDashboardStreamBadRequests(t *testing.T) {
 	for _, c := range []struct {
 		query, lastID, want string
 	}{
-		{"", "", "tracker:"},
-		{"tracker=" + tid + "&backlog=501", "", "backlog:"},
-		{"tracker=" + tid + "&backlog=-1", "", "backlog:"},
-		{"tracker=" + tid, "abc", "Last-Event-ID:"},
-		{"tracker=" + tid, "-5", "Last-Event-ID:"},
+		{"", "", "trackingId:"},
+		{"tracker=" + tid, "", "trackingId:"}, // the old name
+		{"trackingId=" + tid + "&backlog=501", "", "backlog:"},
+		{"trackingId=" + tid + "&backlog=-1", "", "backlog:"},
+		{"trackingId=" + tid, "abc", "Last-Event-ID:"},
+		{"trackingId=" + tid, "-5", "Last-Event-ID:"},
 	} {
 		h := map[string]string{"Authorization": "Bearer " + adminToken}
 		if c.lastID != "" {
@@ -487,13 +506,13 @@ func TestDashboardStreamEndsOnShutdown(t *testing.T) {
 	var feed *live.Feed
 	e := newEnv(t, func(cfg *trackhttp.Config) {
 		feed = live.NewFeed(cfg.Store.(*sqlite.DB), live.NewHub(0, 0), time.Hour, nil)
-		cfg.Dashboard = trackhttp.NewDashboard(trackhttp.DashboardConfig{Store: cfg.Store.(*sqlite.DB), Feed: feed,
-			AdminToken: adminToken, Page: fstest.MapFS{}})
+		withDashboard(cfg, cfg.Store.(*sqlite.DB), feed)
+		cfg.AdminToken = adminToken
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { feed.Run(ctx); close(done) }()
-	s := e.stream("tracker="+e.tracker(), nil)
+	s := e.stream("trackingId="+e.tracker(), nil)
 	cancel()
 	<-done
 	select {
@@ -504,7 +523,7 @@ func TestDashboardStreamEndsOnShutdown(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("stream still open 5 s after the feed stopped")
 	}
-	if r := e.do("GET", "/v1/stream?tracker=x", nil, auth); r.status != http.StatusServiceUnavailable {
+	if r := e.do("GET", "/v1/stream?trackingId=x", nil, auth); r.status != http.StatusServiceUnavailable {
 		t.Errorf("a stream opened after shutdown: %d", r.status)
 	}
 }
@@ -516,7 +535,8 @@ func TestDashboardStreamOutlivesServerTimeouts(t *testing.T) {
 	e := newEnv(t, func(c *trackhttp.Config) { cfg = *c })
 	db := cfg.Store.(*sqlite.DB)
 	feed := live.NewFeed(db, live.NewHub(0, 0), time.Hour, nil)
-	cfg.Dashboard = trackhttp.NewDashboard(trackhttp.DashboardConfig{Store: db, Feed: feed, AdminToken: adminToken, Page: fstest.MapFS{}})
+	withDashboard(&cfg, db, feed)
+	cfg.AdminToken = adminToken
 	srv := httptest.NewUnstartedServer(trackhttp.NewHandler(cfg))
 	srv.Config.ReadTimeout = 200 * time.Millisecond
 	srv.Config.WriteTimeout = 200 * time.Millisecond
@@ -528,7 +548,7 @@ func TestDashboardStreamOutlivesServerTimeouts(t *testing.T) {
 	e.url, e.client = srv.URL, srv.Client()
 
 	tid := e.tracker()
-	s := e.stream("tracker="+tid, nil)
+	s := e.stream("trackingId="+tid, nil)
 	time.Sleep(600 * time.Millisecond) // three times both timeouts
 	e.post(body(tid, `{"eventId":"late","eventType":"View","sentAt":`+fmt.Sprint(time.Now().Unix())+`}`), nil)
 	if _, id := s.next(t); id != "late" {

@@ -14,16 +14,7 @@ import (
 	"github.com/tracklet/tracklet/server"
 )
 
-// Error names, as AWS SDKs know them where there is an AWS equivalent.
 const (
-	errInvalidInput  = "InvalidInputException"
-	errNotFound      = "ResourceNotFoundException"
-	errAccessDenied  = "AccessDeniedException"
-	errTooLarge      = "PayloadTooLargeException"
-	errUnsupported   = "UnsupportedMediaTypeException"
-	errThrottling    = "ThrottlingException"
-	errInternal      = "InternalFailure"
-	errUnavailable   = "ServiceUnavailableException"
 	sentAtHeader     = "X-Tracklet-Sent-At"
 	corsMaxAge       = "7200" // what Chromium caps Access-Control-Max-Age at
 	corsAllowMethods = "POST, OPTIONS"
@@ -54,7 +45,7 @@ func (h *Handler) serveEvents(w *recorder, r *http.Request) {
 
 	raw, err := h.signedBody(r)
 	if err != nil {
-		h.reject(w, rej, http.StatusBadRequest, errInvalidInput, "body: could not be read")
+		h.reject(w, rej, http.StatusBadRequest, CodeInvalidInput, "body: could not be read")
 		return
 	}
 	body, status, err := h.readBody(r)
@@ -72,28 +63,28 @@ func (h *Handler) serveEvents(w *recorder, r *http.Request) {
 		rej.TrackingID, w.trackingID, w.events = req.TrackingID, req.TrackingID, len(req.EventList)
 	}
 	if err != nil {
-		h.reject(w, rej, http.StatusBadRequest, errInvalidInput, err.Error())
+		h.reject(w, rej, http.StatusBadRequest, CodeInvalidInput, err.Error())
 		return
 	}
 	clientSent, err := parseSentAtHeader(sentAtParam(r))
 	if err != nil {
-		h.reject(w, rej, http.StatusBadRequest, errInvalidInput, err.Error())
+		h.reject(w, rej, http.StatusBadRequest, CodeInvalidInput, err.Error())
 		return
 	}
 
 	tracker, err := h.cfg.Store.Tracker(r.Context(), req.TrackingID)
 	switch {
 	case errors.Is(err, server.ErrTrackerNotFound):
-		h.reject(w, rej, http.StatusNotFound, errNotFound, fmt.Sprintf("trackingId %q: no such tracker", req.TrackingID))
+		h.reject(w, rej, http.StatusNotFound, CodeNotFound, fmt.Sprintf("trackingId %q: no such tracker", req.TrackingID))
 		return
 	case err != nil:
 		h.storeError(w, r, "look up tracker", err)
 		return
 	case tracker.Disabled:
-		h.reject(w, rej, http.StatusNotFound, errNotFound, fmt.Sprintf("trackingId %q: tracker is disabled", req.TrackingID))
+		h.reject(w, rej, http.StatusNotFound, CodeNotFound, fmt.Sprintf("trackingId %q: tracker is disabled", req.TrackingID))
 		return
 	case !tracker.AllowsOrigin(origin):
-		h.reject(w, rej, http.StatusForbidden, errAccessDenied,
+		h.reject(w, rej, http.StatusForbidden, CodeAccessDenied,
 			fmt.Sprintf("origin %s may not send events for trackingId %q", origin, req.TrackingID))
 		return
 	case !h.verifySigV4(w, r, rej, tracker, raw, received):
@@ -117,8 +108,11 @@ func (h *Handler) serveEvents(w *recorder, r *http.Request) {
 		h.storeError(w, r, "store events", err)
 		return
 	}
-	if h.cfg.Dashboard != nil {
-		h.cfg.Dashboard.Stored(batch, res)
+	if res.Duplicates > 0 {
+		h.dups.add(req.TrackingID, received, res.Duplicates)
+	}
+	if res.Accepted > 0 && h.cfg.Feed != nil {
+		h.cfg.Feed.Stored()
 	}
 	h.stats.accepted.Add(int64(res.Accepted))
 	h.stats.duplicates.Add(int64(res.Duplicates))
@@ -159,7 +153,7 @@ func parseSentAtHeader(v string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil || ms <= 0 || ms >= 253402300800000 {
+	if err != nil || ms <= 0 || ms >= event.MaxSentAt*1000 {
 		return time.Time{}, errors.New("header " + sentAtHeader + ": must be a positive whole number of milliseconds since 1970")
 	}
 	return time.UnixMilli(ms), nil
@@ -231,11 +225,11 @@ func mediaType(ct string) string {
 func errName(status int) string {
 	switch status {
 	case http.StatusRequestEntityTooLarge:
-		return errTooLarge
+		return CodeTooLarge
 	case http.StatusUnsupportedMediaType:
-		return errUnsupported
+		return CodeUnsupported
 	default:
-		return errInvalidInput
+		return CodeInvalidInput
 	}
 }
 
@@ -252,7 +246,7 @@ func (h *Handler) reject(w *recorder, rej *server.Rejection, status int, errorTy
 	if h.cfg.Rejected != nil {
 		h.cfg.Rejected.RecordRejected(rej)
 	}
-	writeError(w, status, errorType, message)
+	WriteError(w, status, errorType, message)
 }
 
 // throttle answers 429 with Retry-After. Throttled requests are not logged
@@ -264,7 +258,7 @@ func (h *Handler) throttle(w http.ResponseWriter, scope string, wait time.Durati
 		h.cfg.Observer.RateLimited(scope)
 	}
 	retryAfter(w, wait)
-	writeError(w, http.StatusTooManyRequests, errThrottling, message)
+	WriteError(w, http.StatusTooManyRequests, CodeThrottling, message)
 }
 
 // Retry-After values for a store that cannot take writes: shutting down
@@ -284,11 +278,11 @@ func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, what string
 	switch {
 	case errors.Is(err, server.ErrClosed):
 		w.Header().Set("Retry-After", retryAfterClosed)
-		writeError(w, http.StatusServiceUnavailable, errUnavailable, "the collector is shutting down; retry")
+		WriteError(w, http.StatusServiceUnavailable, CodeUnavailable, "the collector is shutting down; retry")
 	case errors.Is(err, server.ErrUnavailable):
 		h.log.DebugContext(r.Context(), what, "err", err, "request_id", w.Header().Get("x-amzn-RequestId"))
 		w.Header().Set("Retry-After", retryAfterUnavailable)
-		writeError(w, http.StatusServiceUnavailable, errUnavailable,
+		WriteError(w, http.StatusServiceUnavailable, CodeUnavailable,
 			"the collector cannot store events now; nothing was stored; retry after the time in Retry-After")
 	default:
 		h.internalError(w, r, what, err)
@@ -297,7 +291,7 @@ func (h *Handler) storeError(w http.ResponseWriter, r *http.Request, what string
 
 func (h *Handler) internalError(w http.ResponseWriter, r *http.Request, what string, err error) {
 	h.log.ErrorContext(r.Context(), what, "err", err, "request_id", w.Header().Get("x-amzn-RequestId"))
-	writeError(w, http.StatusInternalServerError, errInternal, "internal error; retry later")
+	WriteError(w, http.StatusInternalServerError, CodeInternal, "internal error; retry later")
 }
 
 // preflight answers a browser's CORS preflight for POST /events. It has no
@@ -327,16 +321,16 @@ func (h *Handler) preflight(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Add("Vary", "Origin")
 	if !allowed {
-		writeError(w, http.StatusForbidden, errAccessDenied, "origin "+origin+" may not send events here")
+		WriteError(w, http.StatusForbidden, CodeAccessDenied, "origin "+origin+" may not send events here")
 		return
 	}
 	if m := r.Header.Get("Access-Control-Request-Method"); m != http.MethodPost {
-		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowedException", "use POST to send events, not "+m)
+		WriteError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use POST to send events, not "+m)
 		return
 	}
 	headers, ok := allowedHeaders(r.Header.Get("Access-Control-Request-Headers"))
 	if !ok {
-		writeError(w, http.StatusForbidden, errAccessDenied, "request headers not allowed: "+headers)
+		WriteError(w, http.StatusForbidden, CodeAccessDenied, "request headers not allowed: "+headers)
 		return
 	}
 	hd := w.Header()

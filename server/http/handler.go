@@ -1,8 +1,12 @@
-// Package http serves the collector's HTTP API: PutEvents at /events, the
-// tracker's browser assets, the demo site, and (with a token) the admin API.
+// Package http serves the collector's HTTP API: PutEvents at /events
+// (events.go), the tracker's browser assets, the demo site, the
+// dashboard's page, and (with a token) the admin API under /v1 (admin.go).
 //
-// It talks to storage only through the interfaces of package server, so
-// that the same handler serves from SQLite or from any other store.
+// It talks to storage only through the interfaces of package server and
+// the small ones declared here (TrackerAdmin, Feed, RelayAdmin), so that the
+// same handler serves from SQLite or from any other store, and a build
+// that leaves a part out (the Cloudflare Worker has no live feed and no
+// relay) links none of its code.
 package http
 
 import (
@@ -27,8 +31,9 @@ type Config struct {
 	// Rejected, if set, keeps the requests the collector refuses.
 	Rejected server.RejectionLog
 
-	// Assets holds the tracker's browser files (tracklet.js, tracklet.wasm,
-	// wasm_exec.js and their .gz/.br forms), served at the root.
+	// Assets holds a build of the tracker's browser files (web/dist: the
+	// manifest `make wasm` writes and the files it lists, see package
+	// server/assets), served at the root.
 	Assets fs.FS
 	// LoaderMaxAge is how long browsers may use tracklet.js and
 	// tracklet.mjs without asking: 0 means DefaultLoaderMaxAge, a negative
@@ -37,15 +42,27 @@ type Config struct {
 	// Demo, if set, serves the demo site under /demo/ (see package
 	// server/demo); it sees paths with /demo stripped.
 	Demo http.Handler
-	// Dashboard, if set, answers the paths IsDashboardPath names and hears
-	// about every stored batch (see dashboard.go).
-	Dashboard DashboardHook
+	// DashboardPage, if set, is the dashboard's static page
+	// (web.Dashboard(): index.html, dashboard.js, dashboard.css), served
+	// at /dashboard; everything it shows comes from the admin API.
+	DashboardPage fs.FS
 
-	// AdminToken guards the read/admin API (/v1/...) as a Bearer token.
-	// Empty switches the API off: every call is answered 401.
+	// AdminToken guards the admin API (/v1/...) as a Bearer token. Empty
+	// switches the API off: every call is answered 401.
 	AdminToken string
-	// Admin is the store behind the admin API; nil answers 501.
-	Admin server.Admin
+	// The stores behind the admin API (see admin.go); a route whose store
+	// is nil answers 501. Admin serves /v1/events, /v1/stats and
+	// /v1/rejected; Trackers /v1/trackers; Dashboard /v1/traffic and the
+	// backlog of /v1/stream; Feed /v1/stream's live events; Relay
+	// /v1/relay.
+	Admin     server.Admin
+	Trackers  TrackerAdmin
+	Dashboard server.DashboardReader
+	Feed      Feed
+	Relay     RelayAdmin
+	// Routes are more admin routes, served by packages this one does not
+	// link (the Worker's archive), behind the same token check.
+	Routes []Route
 	// SigV4, if set, verifies the signatures of trackers that require
 	// AWS SigV4 (see sigv4.go); without it their requests are refused.
 	SigV4 SigV4
@@ -112,8 +129,14 @@ type Handler struct {
 	log    *slog.Logger
 	now    func() time.Time
 	limits Limits
-	assets *assets
+	assets *assetFiles
 	demo   http.Handler
+
+	mux *http.ServeMux // the admin API and the dashboard's page
+	// dups counts duplicates per tracker for /v1/traffic; traffic caches
+	// its reads.
+	dups    *dupCounter
+	traffic *statsCache
 
 	ipLimits      *limiterSet[netip.Addr]
 	trackerLimits *limiterSet[string]
@@ -144,6 +167,8 @@ func NewHandler(cfg Config) *Handler {
 	// A burst below one full request would refuse every full request.
 	h.trackerLimits = newLimiterSet[string](rl.PerTracker, max(burstFor(rl.PerTracker, rl.TrackerBurst), event.MaxEvents), rl.MaxEntries)
 	h.started = h.now()
+	h.dups, h.traffic = newDupCounter(), newStatsCache(time.Now)
+	h.mux = h.newMux()
 	return h
 }
 
@@ -191,10 +216,10 @@ func (h *Handler) route(w *recorder, r *http.Request, path string) string {
 		return "preflight"
 	case isEventsPath(path):
 		w.Header().Set("Allow", "POST, OPTIONS")
-		writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowedException", "use POST to send events")
+		WriteError(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "use POST to send events")
 		return "events"
-	case isAdminPath(path):
-		h.serveAdmin(w, r, path)
+	case strings.HasPrefix(path, "/v1/"):
+		h.serveMux(w, withPath(r, path))
 		return "admin"
 	case path == "/healthz" || path == "/readyz":
 		h.serveHealth(w, r, path)
@@ -202,8 +227,8 @@ func (h *Handler) route(w *recorder, r *http.Request, path string) string {
 	case path == "/metrics" && h.cfg.Metrics != nil:
 		h.cfg.Metrics.ServeHTTP(w, r)
 		return "metrics"
-	case h.cfg.Dashboard != nil && IsDashboardPath(path):
-		h.cfg.Dashboard.ServeHTTP(w, r)
+	case h.cfg.DashboardPage != nil && (path == "/dashboard" || strings.HasPrefix(path, "/dashboard/")):
+		h.serveMux(w, withPath(r, path))
 		return "dashboard"
 	case path == "/demo" && h.demo != nil:
 		http.Redirect(w, r, "/demo/", http.StatusFound)
@@ -221,8 +246,16 @@ func (h *Handler) route(w *recorder, r *http.Request, path string) string {
 	case serveUnsupported(w, path):
 		return "unsupported"
 	}
-	writeError(w, http.StatusNotFound, "NotFoundException", "no such resource: "+path)
+	WriteError(w, http.StatusNotFound, CodeNoSuchPath, "no such resource: "+path)
 	return "other"
+}
+
+// withPath returns r with its path's slashes collapsed, as routing saw it.
+func withPath(r *http.Request, path string) *http.Request {
+	if path != r.URL.Path {
+		r.URL.Path, r.URL.RawPath = path, ""
+	}
+	return r
 }
 
 // logAddr is the client's address as the access log shows it: the derived
@@ -306,9 +339,28 @@ func collapseSlashes(p string) string {
 	return b.String()
 }
 
-// writeError answers in the shape AWS SDKs parse: a JSON body with a
-// message and the error's name in x-amzn-ErrorType.
-func writeError(w http.ResponseWriter, status int, errorType, message string) {
+// Error codes, the x-amzn-ErrorType of an error answer (WriteError): the
+// names AWS SDKs know where there is an AWS equivalent.
+const (
+	CodeInvalidInput     = "InvalidInputException"
+	CodeNotFound         = "ResourceNotFoundException" // a tracker, a file
+	CodeNoSuchPath       = "NotFoundException"         // a path nothing answers
+	CodeAccessDenied     = "AccessDeniedException"
+	CodeTooLarge         = "PayloadTooLargeException"
+	CodeUnsupported      = "UnsupportedMediaTypeException"
+	CodeUnknownOperation = "UnknownOperationException"
+	CodeMethodNotAllowed = "MethodNotAllowedException"
+	CodeThrottling       = "ThrottlingException"
+	CodeUnauthorized     = "UnauthorizedException"
+	CodeNotImplemented   = "NotImplementedException"
+	CodeInternal         = "InternalFailure"
+	CodeUnavailable      = "ServiceUnavailableException"
+)
+
+// WriteError answers an error in the one shape of every route, PutEvents
+// and admin API alike: the shape AWS SDKs parse, a JSON body
+// {"message": ...} and the error's name in x-amzn-ErrorType.
+func WriteError(w http.ResponseWriter, status int, errorType, message string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("x-amzn-ErrorType", errorType)

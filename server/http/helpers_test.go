@@ -11,10 +11,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/tracklet/tracklet/server"
+	"github.com/tracklet/tracklet/server/assets"
 	trackhttp "github.com/tracklet/tracklet/server/http"
 	"github.com/tracklet/tracklet/server/sqlite"
 )
@@ -41,13 +41,12 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	cfg := trackhttp.Config{
 		Store:    db,
 		Rejected: db,
-		Assets: fstest.MapFS{
-			"tracklet.js":      {Data: []byte("/* loader */")},
-			"tracklet.wasm":    {Data: []byte("\x00asm\x01\x00\x00\x00")},
-			"tracklet.wasm.br": {Data: []byte("brotli bytes")},
-			"wasm_exec.js":     {Data: []byte("/* go */")},
-			"README.md":        {Data: []byte("not served")},
-		},
+		// A build whose only precompressed form is the module's brotli.
+		Assets: buildAssets([]assets.Source{
+			{Name: "tracklet.js", Entry: true, Data: []byte(`/* loader */ load("wasm_exec.js", "tracklet.wasm")`)},
+			{Name: "tracklet.wasm", Data: []byte("\x00asm\x01\x00\x00\x00 module")},
+			{Name: "wasm_exec.js", Data: []byte("/* go */")},
+		}, prefixEncoder("br", ".br", func(b []byte) bool { return bytes.HasPrefix(b, []byte("\x00asm")) })),
 	}
 	for _, o := range opts {
 		o(&cfg)

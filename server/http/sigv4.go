@@ -48,7 +48,7 @@ func (h *Handler) verifySigV4(w *recorder, r *http.Request, rej *server.Rejectio
 		return true
 	}
 	if h.cfg.SigV4 == nil {
-		h.reject(w, rej, http.StatusForbidden, errAccessDenied,
+		h.reject(w, rej, http.StatusForbidden, CodeAccessDenied,
 			"trackingId "+t.ID+" requires AWS SigV4, which this collector cannot verify")
 		return false
 	}
@@ -60,7 +60,7 @@ func (h *Handler) verifySigV4(w *recorder, r *http.Request, rej *server.Rejectio
 	if errors.As(err, &ae) {
 		h.reject(w, rej, http.StatusForbidden, ae.ErrorType(), ae.ErrorMessage())
 	} else {
-		h.reject(w, rej, http.StatusForbidden, errAccessDenied, err.Error())
+		h.reject(w, rej, http.StatusForbidden, CodeAccessDenied, err.Error())
 	}
 	return false
 }

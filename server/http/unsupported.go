@@ -22,7 +22,7 @@ var unsupportedOperations = []struct{ path, name string }{
 func serveUnsupported(w http.ResponseWriter, path string) bool {
 	for _, op := range unsupportedOperations {
 		if path == op.path || strings.HasSuffix(path, op.path) {
-			writeError(w, http.StatusBadRequest, "UnknownOperationException",
+			WriteError(w, http.StatusBadRequest, CodeUnknownOperation,
 				op.name+" is not supported: this collector implements only PutEvents (POST /events)")
 			return true
 		}

@@ -9,7 +9,6 @@
 package live
 
 import (
-	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -34,12 +33,20 @@ const (
 	DefaultMaxSubscribers = 64
 )
 
+// Both refusals are server.ErrUnavailable (errors.Is): a stream may open
+// later, and the HTTP API says so with 503 and Retry-After.
 var (
 	// ErrTooMany refuses a subscription beyond the hub's maximum.
-	ErrTooMany = errors.New("too many live streams are open")
+	ErrTooMany error = unavailable("too many live streams are open")
 	// ErrClosed refuses a subscription to a closed hub.
-	ErrClosed = errors.New("the collector is shutting down")
+	ErrClosed error = unavailable("the collector is shutting down")
 )
+
+// unavailable is a refusal that is server.ErrUnavailable.
+type unavailable string
+
+func (e unavailable) Error() string      { return string(e) }
+func (unavailable) Is(target error) bool { return target == server.ErrUnavailable }
 
 // Hub is the broadcaster. Its zero value is not usable; call NewHub.
 type Hub struct {

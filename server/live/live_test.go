@@ -141,8 +141,8 @@ func TestSubscriberLimit(t *testing.T) {
 	if err1 != nil || err2 != nil {
 		t.Fatal(err1, err2)
 	}
-	if _, err := h.Subscribe(Filter{}); !errors.Is(err, ErrTooMany) {
-		t.Fatalf("third subscription: %v, want ErrTooMany", err)
+	if _, err := h.Subscribe(Filter{}); !errors.Is(err, ErrTooMany) || !errors.Is(err, server.ErrUnavailable) {
+		t.Fatalf("third subscription: %v, want ErrTooMany, a server.ErrUnavailable", err)
 	}
 	a.Close()
 	a.Close() // twice is harmless
@@ -161,8 +161,8 @@ func TestCloseEndsSubscriptions(t *testing.T) {
 	if _, ok := <-s.Events(); ok {
 		t.Error("Events still open after the hub closed")
 	}
-	if _, err := h.Subscribe(Filter{}); !errors.Is(err, ErrClosed) {
-		t.Errorf("Subscribe after Close: %v, want ErrClosed", err)
+	if _, err := h.Subscribe(Filter{}); !errors.Is(err, ErrClosed) || !errors.Is(err, server.ErrUnavailable) {
+		t.Errorf("Subscribe after Close: %v, want ErrClosed, a server.ErrUnavailable", err)
 	}
 	h.Publish(ev(1, "tk", "View", "", "s")) // must not panic on closed channels
 	s.Close()

@@ -5,10 +5,12 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -27,11 +29,12 @@ func TestBrowserDeliversToWorker(t *testing.T) {
 		t.Skip("starts wrangler dev and Chromium")
 	}
 	setup(t)
-	if _, err := os.Stat(filepath.Join(workerDir(t), "build", "public", "tracklet.wasm")); err != nil {
-		t.Fatal("build/public/tracklet.wasm is missing: run `make build` (the browser module) before the worker tests")
+	if _, err := os.Stat(filepath.Join(workerDir(t), "build", "public", "tracklet.js")); err != nil {
+		t.Fatal("build/public/tracklet.js is missing: run `make build` (the browser module) before the worker tests")
 	}
 	w := startWorker(t, nil)
 	ctx := context.Background()
+	checkStaticAssets(t, w.URL)
 	shop := newSite(t)
 	evil := newSite(t)
 	const tid = "tk_browser"
@@ -125,4 +128,37 @@ func evaluate[T any](t *testing.T, browser context.Context, url, expr string) T 
 		t.Fatalf("evaluate in %s: %v", url, err)
 	}
 	return v
+}
+
+// checkStaticAssets checks the headers the worker's static assets get from
+// the _headers file web/cmd/assets writes: the loader cached briefly, the
+// hashed files it names for ever, all of them CORS-open.
+func checkStaticAssets(t *testing.T, base string) {
+	t.Helper()
+	get := func(path string) (*http.Response, string) {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, loader := get("/tracklet.js")
+	if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "public, max-age=300, stale-while-revalidate=86400" ||
+		resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("GET /tracklet.js: %d, headers %v", resp.StatusCode, resp.Header)
+	}
+	names := regexp.MustCompile(`"((?:tracklet|wasm_exec|tracklet-sender)\.[0-9a-f]{16}\.(?:wasm|js))"`).FindAllStringSubmatch(loader, -1)
+	if len(names) != 3 {
+		t.Fatalf("tracklet.js names %v, want the three hashed files", names)
+	}
+	for _, m := range names {
+		resp, _ := get("/" + m[1])
+		if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" ||
+			resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("GET /%s: %d, headers %v", m[1], resp.StatusCode, resp.Header)
+		}
+	}
 }

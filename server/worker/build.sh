@@ -34,28 +34,34 @@ cp "$here/loader/worker.mjs" "$out/worker.mjs"
 GOOS=js GOARCH=wasm "$GO" build -trimpath -tags validator_novalidatefn -gcflags=all=-l -ldflags="-s -w" \
   -o "$out/app.wasm" ./server/worker/cmd/worker
 
-# The browser module, if `make wasm` has built it, as static assets with CORS
-# (tracklet.wasm is fetched cross-origin by the loader).
+# The browser module, if `make wasm` has built it, as static assets: the
+# files its manifest lists (the loaders and the content-hashed files they
+# name; Cloudflare compresses them itself) and a _headers file with CORS
+# (tracklet.wasm is fetched cross-origin by the loader) and the collector's
+# caching rules: the loaders briefly, the hashed files for ever.
 mkdir -p "$out/public"
 dist="$root/web/dist"
-for f in tracklet.js tracklet.mjs tracklet-sender.js wasm_exec.js tracklet.wasm; do
-  if [ -f "$dist/$f" ]; then cp "$dist/$f" "$out/public/$f"; fi
-done
-cat > "$out/public/_headers" <<'HEADERS'
-/*
-  Access-Control-Allow-Origin: *
-  Cache-Control: public, max-age=300
-HEADERS
+if [ -f "$dist/manifest.json" ]; then
+  "$GO" run ./web/cmd/assets -out "$dist" -static "$out/public"
+fi
 
 # The loader last: wrangler dev reloads on its change, by then the wasm
 # beside it is the new one.
 mkdir -p "$final/public"
+# What an older build left in public/ (hashed names of other contents) goes
+# once the new files are in place: wrangler would upload it all.
+stale=()
+for f in "$final"/public/* "$final"/public/.[!.]*; do
+  [ -e "$f" ] || continue
+  [ -e "$out/public/${f##*/}" ] || stale+=("$f")
+done
 for f in "$out"/public/* "$out"/public/.[!.]* "$out/app.wasm" "$out/wasm_exec.js" "$out/runtime.mjs" \
          "$out/worker-library.mjs" "$out/worker.mjs"; do
   [ -e "$f" ] || continue
   rel="${f#"$out"/}"
   mv -f "$f" "$final/$rel"
 done
+rm -f ${stale[@]+"${stale[@]}"}
 out="$final"
 
 raw=$(wc -c < "$out/app.wasm")

@@ -84,16 +84,16 @@ type Config struct {
 
 // withDefaults fills in zero values and checks the rest, naming the field.
 func (c Config) withDefaults() (Config, error) {
-	if err := checkID("trackingId", c.TrackingID); err != nil {
+	if err := event.CheckID("trackingId", c.TrackingID); err != nil {
 		return c, err
 	}
 	if c.SessionID != "" {
-		if err := checkID("sessionId", c.SessionID); err != nil {
+		if err := event.CheckID("sessionId", c.SessionID); err != nil {
 			return c, err
 		}
 	}
 	if c.UserID != "" {
-		if err := checkID("userId", c.UserID); err != nil {
+		if err := event.CheckID("userId", c.UserID); err != nil {
 			return c, err
 		}
 	}
@@ -391,7 +391,7 @@ func (t *Tracker) Track(eventType string, props map[string]any, opts Options) (e
 // Identify sets the user of the events tracked from now on. Events already
 // queued keep the user they were tracked with.
 func (t *Tracker) Identify(userID string) error {
-	if err := checkID("userId", userID); err != nil {
+	if err := event.CheckID("userId", userID); err != nil {
 		return err
 	}
 	t.mu.Lock()
@@ -472,17 +472,6 @@ func (t *Tracker) backgroundFlush() {
 			return
 		}
 	}
-}
-
-// checkID applies the PutEvents rule for ids to a value given on its own.
-func checkID(field, s string) error {
-	switch {
-	case s == "":
-		return &event.FieldError{Field: field, Rule: "missing or empty"}
-	case utf8.RuneCountInString(s) > event.MaxIDLength:
-		return &event.FieldError{Field: field, Rule: "longer than " + strconv.Itoa(event.MaxIDLength) + " characters"}
-	}
-	return nil
 }
 
 // newID returns a UUIDv7: unique, and sorting by creation time.

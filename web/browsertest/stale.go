@@ -19,8 +19,9 @@ const StampFile = ".sources.sha256"
 
 // stampSources are what web/dist is built from, relative to the module
 // root: the browser module and the model it compiles in, the loaders, the
-// compressor that writes the twins, and the module's dependencies.
-var stampSources = []string{"event", "wasm", "js", "web/cmd/compress", "go.mod", "go.sum"}
+// asset build (web/cmd/assets, server/assets), the Makefile (build list
+// and flags), and the module's dependencies.
+var stampSources = []string{"event", "wasm", "js", "web/cmd/assets", "server/assets", "Makefile", "go.mod", "go.sum"}
 
 // SourcesSum hashes the sources of web/dist in the tree at root, and the Go
 // release that builds them (wasm_exec.js comes with it). Tests and test

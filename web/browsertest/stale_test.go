@@ -23,7 +23,7 @@ func TestCheckDist(t *testing.T) {
 		}
 	}
 	for _, f := range []string{"go.mod", "go.sum", "event/event.go", "wasm/main.go", "wasm/tracker/flush.go",
-		"js/tracklet.js", "web/cmd/compress/main.go", "wasm/main_test.go", "js/testdata/usage.ts"} {
+		"js/tracklet.js", "web/cmd/assets/main.go", "server/assets/build.go", "Makefile", "wasm/main_test.go", "js/testdata/usage.ts"} {
 		write(f, "v1 of "+f)
 	}
 	write("web/dist/README.md", "")

@@ -216,9 +216,9 @@ function selectTracker(id) {
 function refreshStats() {
   const id = state.tracker;
   if (!id) return;
-  const q = "?tracker=" + encodeURIComponent(id);
-  guard(api("/v1/dashboard/stats" + q).then((s) => { if (id === state.tracker) renderStats(s); }));
-  guard(api("/v1/dashboard/rejected" + q + "&limit=50").then((r) => { if (id === state.tracker) renderRejected(r.rejected || []); }));
+  const q = "?trackingId=" + encodeURIComponent(id);
+  guard(api("/v1/traffic" + q).then((s) => { if (id === state.tracker) renderStats(s); }));
+  guard(api("/v1/rejected" + q + "&limit=50").then((r) => { if (id === state.tracker) renderRejected(r.rejected || []); }));
   loadRelay();
 }
 
@@ -299,7 +299,7 @@ function renderChart(perMinute, from) {
 
 function renderRejected(list) {
   $("rejected").replaceChildren(...list.map((r) => el("tr", {},
-    el("td", { className: "when mono" }, new Date(r.at).toLocaleString()),
+    el("td", { className: "when mono" }, new Date(r.receivedAt).toLocaleString()),
     el("td", { className: "status" }, r.status),
     el("td", {}, r.reason),
     el("td", { className: "body mono" }, r.body || ""))));
@@ -309,7 +309,7 @@ function renderRejected(list) {
 // ---- live stream (Server-Sent Events over fetch) ----
 
 function filters() {
-  const p = new URLSearchParams({ tracker: state.tracker });
+  const p = new URLSearchParams({ trackingId: state.tracker });
   for (const f of ["eventType", "userId", "sessionId"]) {
     const v = $("f-" + f).value.trim();
     if (v) p.set(f, v);

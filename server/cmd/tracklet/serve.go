@@ -147,15 +147,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg.Demo = demo.NewHandler(web.Demo(), demo.Data{TrackingID: demoTracker.ID})
 	}
 
-	// The dashboard (/dashboard and its API) shares the admin token (without
-	// one its page explains how to set it); its live feed reads the store
-	// only while a dashboard stream is open.
+	// The dashboard's page (/dashboard) reads the admin API (without a
+	// token it explains how to set one); the live feed behind /v1/stream
+	// reads the store only while a stream is open.
 	feed := live.NewFeed(db, live.NewHub(0, 0), 0, log)
 	feedCtx, stopFeed := context.WithCancel(context.Background())
 	defer stopFeed()
 	go feed.Run(feedCtx)
-	cfg.Dashboard = trackhttp.NewDashboard(trackhttp.DashboardConfig{
-		Store: db, Feed: feed, AdminToken: *adminToken, Page: web.Dashboard(), Logger: log, Relay: relay.Admin{Store: db}})
+	cfg.DashboardPage, cfg.Trackers, cfg.Dashboard, cfg.Feed = web.Dashboard(), db, db, liveFeed{feed}
+	cfg.Relay = relay.Admin{Store: db}
 
 	stopRelay := func() {}
 	if *relayOn {
@@ -288,4 +288,15 @@ func ensureTracker(ctx context.Context, db *sqlite.DB, name string) (*server.Tra
 		}
 	}
 	return db.CreateTracker(ctx, name, nil)
+}
+
+// liveFeed is package live's Feed as the admin API's /v1/stream takes it.
+type liveFeed struct{ *live.Feed }
+
+func (f liveFeed) Subscribe(ctx context.Context, filter server.StreamFilter) (trackhttp.Subscription, error) {
+	s, err := f.Feed.Subscribe(ctx, filter)
+	if err != nil {
+		return nil, err // not a nil *live.Subscription in a non-nil interface
+	}
+	return s, nil
 }

@@ -205,7 +205,7 @@ func packageOf(pkgs map[string]string, sym string, depth int) string {
 	return path
 }
 
-// brotliSize is len(brotli -q 11 of b), as web/cmd/compress serves it.
+// brotliSize is len(brotli -q 11 of b), as web/cmd/assets compresses it.
 func brotliSize(b []byte) int {
 	var buf bytes.Buffer
 	w := brotli.NewWriterLevel(&buf, brotli.BestCompression)

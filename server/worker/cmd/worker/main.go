@@ -22,7 +22,6 @@ import (
 	"database/sql/driver"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -67,22 +66,23 @@ func main() {
 			log.Warn("background task dropped: its invocation has ended")
 		}
 	}
-	// The read/admin API (/v1/events, /v1/stats, /v1/rejected, /v1/archive)
-	// is on when the ADMIN_TOKEN secret is set (wrangler secret put). Vars
-	// and secrets belong to a deployment, and so does the isolate: reading
-	// it once, in the first invocation, reads every invocation's.
-	adminToken := cloudflare.Getenv("ADMIN_TOKEN")
+	// The admin API (/v1/events, /v1/stats, /v1/rejected, and the
+	// archive's /v1/archive) is on when the ADMIN_TOKEN secret is set
+	// (wrangler secret put). Vars and secrets belong to a deployment, and
+	// so does the isolate: reading it once, in the first invocation, reads
+	// every invocation's. The Worker has no dashboard feed and no relay:
+	// their routes answer 501, and it links none of their code.
+	bucket := envBucket{archiveBinding}
 	h := trackhttp.NewHandler(trackhttp.Config{
 		Store: &worker.Store{DB: db, Queue: envQueue{queueBinding},
 			Trackers: &worker.TrackerCache{Lookup: db}},
 		Rejected:   &worker.RejectionLog{DB: db, Spawn: spawn, Log: log},
-		AdminToken: adminToken,
+		AdminToken: cloudflare.Getenv("ADMIN_TOKEN"),
 		Admin:      db,
+		Routes:     (&worker.ArchiveAPI{DB: sqldb, Bucket: bucket}).Routes(),
 		Logger:     log,
 	})
-	bucket := envBucket{archiveBinding}
-	requireAdmin := func(next http.Handler) http.Handler { return trackhttp.RequireAdmin(adminToken, next) }
-	isolate.Serve(worker.RejoinHeaders(&worker.ArchiveAPI{Next: h, RequireAdmin: requireAdmin, DB: sqldb, Bucket: bucket}))
+	isolate.Serve(worker.RejoinHeaders(h))
 
 	archiver := &archive.Archiver{DB: sqldb, Bucket: bucket, Log: log,
 		Window: hoursVar(log, "ARCHIVE_WINDOW_HOURS"), Lookback: hoursVar(log, "ARCHIVE_LOOKBACK_HOURS")}

@@ -70,7 +70,7 @@ func TestRelayAdminAPI(t *testing.T) {
 	if r := e.do("DELETE", "/v1/relay/"+tid, nil, auth); r.status != 404 {
 		t.Errorf("DELETE again: %d", r.status)
 	}
-	if r := e.do("POST", "/v1/relay", nil, auth); r.status != 405 || r.header.Get("Allow") != "GET" {
+	if r := e.do("POST", "/v1/relay", nil, auth); r.status != 405 || r.header.Get("Allow") != "GET, HEAD" {
 		t.Errorf("POST /v1/relay: %d Allow %q", r.status, r.header.Get("Allow"))
 	}
 }

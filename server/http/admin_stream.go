@@ -2,6 +2,7 @@ package http
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -10,8 +11,32 @@ import (
 
 	"github.com/tracklet/tracklet/event"
 	"github.com/tracklet/tracklet/server"
-	"github.com/tracklet/tracklet/server/live"
 )
+
+// Feed is the live feed that /v1/stream follows: every event stored from
+// the moment a subscription opens. The collector's is package live's; the
+// Worker has none, and so links none of it.
+type Feed interface {
+	// Subscribe opens a subscription to the events f selects. An error
+	// that is server.ErrUnavailable (too many streams, shutting down) is
+	// answered 503 with Retry-After.
+	Subscribe(ctx context.Context, f server.StreamFilter) (Subscription, error)
+	// Stored tells the feed that events were stored. It must not block:
+	// ingest calls it after each write.
+	Stored()
+}
+
+// Subscription is one open stream of a Feed.
+type Subscription interface {
+	// Events delivers the events, in Seq order; it is closed when the
+	// feed stops.
+	Events() <-chan *server.StoredEvent
+	// Missed is signalled when events were dropped for this subscriber,
+	// who fell behind; TakeMissed says how many, and resets the count.
+	Missed() <-chan struct{}
+	TakeMissed() int64
+	Close()
+}
 
 // The live stream's limits and rhythm.
 const (
@@ -40,7 +65,7 @@ type streamEvent struct {
 	Event      *event.Event `json:"event"`
 }
 
-// serveStream answers GET /v1/stream?tracker=T[&eventType=&userId=&sessionId=&backlog=N]
+// serveStream answers GET /v1/stream?trackingId=T[&eventType=&userId=&sessionId=&backlog=N]
 // with Server-Sent Events: first up to N recent events that pass the
 // filter, then each one as it is stored. Each message is
 //
@@ -52,8 +77,8 @@ type streamEvent struct {
 // streamMaxBacklog events of the last hour) instead of the backlog. When
 // the client falls behind, events are dropped for it alone and it gets
 // "event: dropped" with data {"missed": n}.
-func (d *Dashboard) serveStream(w http.ResponseWriter, r *http.Request) {
-	tid, ok := trackerParam(w, r)
+func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) {
+	tid, ok := TrackingIDParam(w, r, true)
 	if !ok {
 		return
 	}
@@ -67,7 +92,7 @@ func (d *Dashboard) serveStream(w http.ResponseWriter, r *http.Request) {
 	if id := r.Header.Get("Last-Event-ID"); id != "" {
 		n, err := strconv.ParseInt(id, 10, 64)
 		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, "InvalidInputException", "Last-Event-ID: not an event's seq")
+			WriteError(w, http.StatusBadRequest, CodeInvalidInput, "Last-Event-ID: not an event's seq")
 			return
 		}
 		after, backlog = n, streamMaxBacklog
@@ -76,20 +101,20 @@ func (d *Dashboard) serveStream(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	// Subscribe before reading the backlog: an event stored in between is
 	// then in both, and is skipped the second time, rather than in neither.
-	sub, err := d.cfg.Feed.Subscribe(ctx, filter)
+	sub, err := h.cfg.Feed.Subscribe(ctx, filter)
 	switch {
-	case errors.Is(err, live.ErrTooMany), errors.Is(err, live.ErrClosed):
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "ServiceUnavailable", err.Error())
+	case errors.Is(err, server.ErrUnavailable):
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+		WriteError(w, http.StatusServiceUnavailable, CodeUnavailable, err.Error())
 		return
 	case err != nil:
-		d.fail(w, "open stream", err)
+		h.internalError(w, r, "open stream", err)
 		return
 	}
 	defer sub.Close()
-	recent, err := d.cfg.Store.RecentEvents(ctx, filter, d.now().Add(-streamBacklogAge), after, backlog)
+	recent, err := h.cfg.Dashboard.RecentEvents(ctx, filter, h.now().Add(-streamBacklogAge), after, backlog)
 	if err != nil {
-		d.fail(w, "read recent events", err)
+		h.internalError(w, r, "read recent events", err)
 		return
 	}
 
@@ -99,9 +124,9 @@ func (d *Dashboard) serveStream(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Time{})
 	rc.SetWriteDeadline(time.Time{})
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream; charset=utf-8")
-	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream; charset=utf-8")
+	hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer
 	w.WriteHeader(http.StatusOK)
 	out := bufio.NewWriter(w)
 	flush := func() bool {

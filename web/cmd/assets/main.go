@@ -1,0 +1,177 @@
+// Command assets makes the build of the tracker's browser files that the
+// collector embeds and serves (package server/assets): content-hashed
+// names for every file but the entries, the files' references to each
+// other rewritten to those names, brotli and gzip forms, and the manifest
+// that lists them all. It prints the sizes users download.
+//
+// Usage: go run ./web/cmd/assets -out DIR [-entry FILE]... FILE...
+//
+//	go run ./web/cmd/assets -out DIR -static PUBLIC
+//
+// The second form copies the build in DIR to PUBLIC for a static host
+// that compresses by itself, with a Cloudflare _headers file (the Worker's
+// static assets, server/worker/build.sh).
+//
+// The entries (-entry: tracklet.js, tracklet.mjs) keep their names, which
+// sites put in their pages; every other FILE is named by some source as a
+// string literal ("tracklet.wasm"). Files of DIR that the new manifest
+// does not list are removed, apart from README.md and dot files.
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/andybalholm/brotli"
+
+	"github.com/tracklet/tracklet/server/assets"
+)
+
+// encoders are the precompressed forms, best first: the collector serves
+// the first the browser takes.
+var encoders = []assets.Encoder{
+	{Encoding: "br", Ext: ".br", Compress: func(b []byte) ([]byte, error) {
+		return compress(b, func(w io.Writer) (io.WriteCloser, error) {
+			return brotli.NewWriterLevel(w, brotli.BestCompression), nil
+		})
+	}},
+	{Encoding: "gzip", Ext: ".gz", Compress: func(b []byte) ([]byte, error) {
+		return compress(b, func(w io.Writer) (io.WriteCloser, error) {
+			return gzip.NewWriterLevel(w, gzip.BestCompression)
+		})
+	}},
+}
+
+type entryFlags []string
+
+func (e *entryFlags) String() string     { return strings.Join(*e, " ") }
+func (e *entryFlags) Set(v string) error { *e = append(*e, v); return nil }
+
+func main() {
+	log.SetFlags(0)
+	out := flag.String("out", "", "the build directory (web/dist)")
+	var entries entryFlags
+	flag.Var(&entries, "entry", "a file that keeps its name (repeatable)")
+	staticDir := flag.String("static", "", "instead of building, copy the build in -out to this directory for a static host")
+	flag.Parse()
+	if *staticDir != "" && *out != "" {
+		if err := static(*out, *staticDir); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
+	if *out == "" || len(entries)+flag.NArg() == 0 {
+		log.Fatal("usage: assets -out DIR [-entry FILE]... FILE...")
+	}
+	m, err := build(*out, entries, flag.Args())
+	if err != nil {
+		log.Fatal(err)
+	}
+	printSizes(os.Stdout, m)
+}
+
+// build reads the entries and files, builds them (assets.Build) and
+// writes the result into dir, the manifest last.
+func build(dir string, entries, files []string) (*assets.Manifest, error) {
+	var sources []assets.Source
+	for _, p := range append(slices.Clone(entries), files...) {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		sources = append(sources, assets.Source{Name: filepath.Base(p), Data: data, Entry: slices.Contains(entries, p)})
+	}
+	built, m, err := assets.Build(sources, encoders)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	// Each file is complete under its name before the manifest names it; the
+	// manifest replaces the old one in one rename.
+	names := m.Files()
+	slices.Sort(names)
+	names = slices.DeleteFunc(names, func(n string) bool { return n == assets.ManifestName })
+	for _, name := range append(names, assets.ManifestName) {
+		if err := writeFile(filepath.Join(dir, name), built[name]); err != nil {
+			return nil, err
+		}
+	}
+	return m, removeOthers(dir, m)
+}
+
+// writeFile writes data to path through a temporary file and a rename.
+func writeFile(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// removeOthers deletes what an older build left in dir: the collector
+// embeds the whole folder, so old hashed files would grow its binary.
+func removeOthers(dir string, m *assets.Manifest) error {
+	keep := m.Files()
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, de := range des {
+		name := de.Name()
+		if de.IsDir() || name == "README.md" || strings.HasPrefix(name, ".") || slices.Contains(keep, name) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printSizes prints each asset's size as built and in each encoding, in
+// the order of the build list.
+func printSizes(w io.Writer, m *assets.Manifest) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "file\traw\tgzip\tbrotli\tserved as\t")
+	var total [3]int64
+	for _, a := range m.Assets {
+		sizes := [3]int64{a.Size, a.Size, a.Size} // an encoding not smaller is not kept
+		for _, e := range a.Encodings {
+			sizes[map[string]int{"gzip": 1, "br": 2}[e.Encoding]] = e.Size
+		}
+		for i := range total {
+			total[i] += sizes[i]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", a.Name, kb(sizes[0]), kb(sizes[1]), kb(sizes[2]), a.Path)
+	}
+	fmt.Fprintf(tw, "total\t%s\t%s\t%s\t\t\n", kb(total[0]), kb(total[1]), kb(total[2]))
+	tw.Flush()
+}
+
+func compress(raw []byte, newWriter func(io.Writer) (io.WriteCloser, error)) ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := newWriter(&buf)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func kb(n int64) string { return fmt.Sprintf("%.1f KB", float64(n)/1024) }
