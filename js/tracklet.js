@@ -463,11 +463,12 @@
   function begin() {
     if (begun) return;
     begun = true;
-    start(function (a) {
+    start(function (a, whenComplete) {
       api = a;
       bind(a);
       replay();
-      readyResolve(t);
+      if (whenComplete) whenComplete(function () { readyResolve(t); });
+      else readyResolve(t);
     }, function (err) {
       failed(err);
       readyReject(failure);
@@ -704,10 +705,14 @@
       claim();
       started = true;
       if (!flag(config.worker, true) || typeof NativeWorker !== "function") return startPage(done, fail);
-      startWorker(done, function (err) {
-        if (flag(config.debug, false)) console.debug("tracklet: the module runs on the page: " + (err && err.message || err));
-        startPage(done, fail);
-      });
+      // The Worker starts in a task of its own: each part of the start
+      // stays a short task for the page.
+      setT(function () {
+        startWorker(done, function (err) {
+          if (flag(config.debug, false)) console.debug("tracklet: the module runs on the page: " + (err && err.message || err));
+          startPage(done, fail);
+        });
+      }, 0);
     });
   }
 
@@ -1071,20 +1076,36 @@
       over = true;
       engine = wk;
       batchTracks(postTracks);
-      // buildEvent and validate answer at once, from the module on the
-      // page (see pageModule): its glue is small, and it is instantiated
-      // before ready, which costs the page little; Go starts there only
-      // if the page calls them.
+      // The calls go to the Worker at once. ready waits for the module's
+      // instance on the page too, from which buildEvent and validate
+      // answer at once (see pageModule): its glue is loaded, and it is
+      // made, at idle moments; Go starts there only if the page calls
+      // them.
+      var complete = null, completed = false;
+      done(proxy(), function (f) {
+        if (completed) f();
+        else complete = f;
+      });
+      function finish() {
+        completed = true;
+        if (complete) complete();
+      }
       function instantiate() {
-        if (!wasmModule || !w.Go) return done(proxy());
+        if (!wasmModule || !w.Go) return finish();
         var go = new w.Go();
         then(WebAssembly.instantiate(wasmModule, go.importObject), function (instance) {
           pageGo = { go: go, instance: instance };
-          done(proxy());
-        }, function () { done(proxy()); });
+          finish();
+        }, finish);
       }
-      if (w.Go) instantiate();
-      else loadScript(glueURL, instantiate, instantiate);
+      function idle(f) {
+        if (w.requestIdleCallback) w.requestIdleCallback(function () { f(); }, { timeout: 2000 });
+        else setT(f, 0);
+      }
+      idle(function () {
+        if (w.Go) idle(instantiate);
+        else loadScript(glueURL, function () { idle(instantiate); }, finish);
+      });
     });
     wk.postMessage({ k: "start", config: workerConfig(), wasm: wasmURL, glue: glueURL, snapshot: snapshot() });
   }

@@ -12,6 +12,11 @@
 // that compresses by itself, with a Cloudflare _headers file (the Worker's
 // static assets, server/worker/build.sh).
 //
+// Tracklet's own scripts (under js/) are minified with esbuild: the
+// sources keep the comments that explain them, and the page parses a
+// third of the bytes (the loader's synchronous part is what it pays
+// before its load event).
+//
 // The entries (-entry: tracklet.js, tracklet.mjs) keep their names, which
 // sites put in their pages; every other FILE is named by some source as a
 // string literal ("tracklet.wasm"). Files of DIR that the new manifest
@@ -28,6 +33,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/evanw/esbuild/pkg/api"
 	"strings"
 	"text/tabwriter"
 
@@ -87,6 +94,11 @@ func build(dir string, entries, files []string) (*assets.Manifest, error) {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return nil, err
+		}
+		if ours(p) {
+			if data, err = minify(p, data); err != nil {
+				return nil, err
+			}
 		}
 		sources = append(sources, assets.Source{Name: filepath.Base(p), Data: data, Entry: slices.Contains(entries, p)})
 	}
@@ -175,3 +187,36 @@ func compress(raw []byte, newWriter func(io.Writer) (io.WriteCloser, error)) ([]
 }
 
 func kb(n int64) string { return fmt.Sprintf("%.1f KB", float64(n)/1024) }
+
+// ours reports whether path is one of Tracklet's own scripts, which are
+// minified; other files (Go's wasm_exec.js, the module) are shipped as
+// they are.
+func ours(path string) bool {
+	ext := filepath.Ext(path)
+	return (ext == ".js" || ext == ".mjs") && filepath.Base(filepath.Dir(path)) == "js"
+}
+
+// minify returns src without comments and whitespace, with local names
+// shortened; properties and string literals (the asset names the build
+// rewrites) are left alone.
+func minify(path string, src []byte) ([]byte, error) {
+	res := api.Transform(string(src), api.TransformOptions{
+		Loader:            api.LoaderJS,
+		Sourcefile:        path,
+		MinifyWhitespace:  true,
+		MinifyIdentifiers: true,
+		MinifySyntax:      true,
+		LegalComments:     api.LegalCommentsNone,
+	})
+	if len(res.Errors) > 0 {
+		return nil, fmt.Errorf("minifying %s: %s (line %d)", path, res.Errors[0].Text, lineOf(res.Errors[0]))
+	}
+	return res.Code, nil
+}
+
+func lineOf(m api.Message) int {
+	if m.Location == nil {
+		return 0
+	}
+	return m.Location.Line
+}
