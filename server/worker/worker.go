@@ -28,7 +28,7 @@ import (
 
 	"github.com/tracklet/tracklet/event"
 	"github.com/tracklet/tracklet/server"
-	"github.com/tracklet/tracklet/server/worker/d1"
+	"github.com/tracklet/tracklet/server/d1"
 )
 
 // Queue takes a message for the consumer; a nil error means the queue has

@@ -38,7 +38,7 @@ import (
 	trackhttp "github.com/tracklet/tracklet/server/http"
 	"github.com/tracklet/tracklet/server/worker"
 	"github.com/tracklet/tracklet/server/worker/archive"
-	"github.com/tracklet/tracklet/server/worker/d1"
+	"github.com/tracklet/tracklet/server/d1"
 	"github.com/tracklet/tracklet/server/worker/isolate"
 )
 

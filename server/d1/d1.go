@@ -2,9 +2,11 @@
 // with the same tables as package sqlite (D1 is SQLite), so that tools and
 // queries work on either.
 //
-// It speaks plain database/sql: in the worker the *sql.DB comes from
-// syumai/workers' D1 driver, in native tests from modernc.org/sqlite with
-// the same migrations applied. The D1 driver has no transactions and D1
+// It is a sibling of package sqlite behind the interfaces of package server,
+// and runs the same SQL (package sqlstore). It speaks plain database/sql: in
+// the Worker (server/worker) the *sql.DB comes from syumai/workers' D1
+// driver, in native tests from modernc.org/sqlite with the same migrations
+// applied. The D1 driver has no transactions and D1
 // allows at most 100 bound variables per statement, so nothing here needs
 // a transaction and a queue batch goes in as one JSON parameter; writes
 // are idempotent besides (see Insert).
@@ -67,7 +69,8 @@ type DB struct {
 }
 
 // New returns a DB on db, whose schema the migrations in
-// server/worker/migrations have created.
+// server/sqlite/migrations have created (wrangler.jsonc's migrations_dir
+// points there).
 func New(db *sql.DB) *DB {
 	return &DB{db: db, now: time.Now}
 }

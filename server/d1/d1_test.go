@@ -19,7 +19,7 @@ import (
 	"github.com/tracklet/tracklet/event"
 	"github.com/tracklet/tracklet/server"
 	"github.com/tracklet/tracklet/server/sqlite"
-	"github.com/tracklet/tracklet/server/worker/d1"
+	"github.com/tracklet/tracklet/server/d1"
 )
 
 // sqliteLimitVariableNumber is SQLITE_LIMIT_VARIABLE_NUMBER.
@@ -46,7 +46,7 @@ func openD1(t testing.TB) *sql.DB {
 		t.Fatal(err)
 	}
 	conn.Close()
-	files, err := filepath.Glob("../../sqlite/migrations/*.sql")
+	files, err := filepath.Glob("../sqlite/migrations/*.sql")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no migrations: %v", err)
 	}

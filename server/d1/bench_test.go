@@ -10,7 +10,7 @@ import (
 
 	"github.com/tracklet/tracklet/server"
 	"github.com/tracklet/tracklet/server/sqlstore"
-	"github.com/tracklet/tracklet/server/worker/d1"
+	"github.com/tracklet/tracklet/server/d1"
 )
 
 // BenchmarkInsert stores a full queue batch (100 requests of 10 events)
