@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/tracklet/tracklet/server"
-	"github.com/tracklet/tracklet/server/sqlstore"
 	"github.com/tracklet/tracklet/server/d1"
+	"github.com/tracklet/tracklet/server/sqlstore"
 )
 
 // BenchmarkInsert stores a full queue batch (100 requests of 10 events)

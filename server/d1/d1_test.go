@@ -18,8 +18,8 @@ import (
 
 	"github.com/tracklet/tracklet/event"
 	"github.com/tracklet/tracklet/server"
-	"github.com/tracklet/tracklet/server/sqlite"
 	"github.com/tracklet/tracklet/server/d1"
+	"github.com/tracklet/tracklet/server/sqlite"
 )
 
 // sqliteLimitVariableNumber is SQLITE_LIMIT_VARIABLE_NUMBER.
