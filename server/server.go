@@ -139,9 +139,11 @@ type Store interface {
 	// from origin, for answering CORS preflights, which carry no body and
 	// so no trackingId.
 	OriginAllowed(ctx context.Context, origin string) (bool, error)
-	// PutEvents stores a batch all-or-nothing, giving events without an
-	// eventId a new one and dropping events whose (trackingId, eventId) is
-	// already stored. When it returns nil the events are durable.
+	// PutEvents stores a batch all-or-nothing, dropping events whose
+	// (trackingId, eventId) is already stored. Every event must have an
+	// eventId: the ingest path gives the others one (AssignEventIDs)
+	// before it calls PutEvents, and a store refuses a batch that lacks
+	// one. When it returns nil the events are durable.
 	PutEvents(ctx context.Context, b *Batch) (PutResult, error)
 }
 
@@ -181,9 +183,11 @@ type EventReader interface {
 }
 
 // AssignEventIDs gives every event of r without an eventId a new UUIDv7.
-// The handler calls it before storing, so that a store that hands the
-// batch on (a queue that may deliver it twice) stores the same ids twice,
-// and the second delivery is dropped as duplicates.
+// It is the one place eventIds are made: the ingest handler calls it after
+// validation and before Store.PutEvents, so that every store gets ids
+// already, and a store that hands the batch on (the Worker's queue, which
+// may deliver it twice) stores the same ids twice and the second delivery
+// is dropped as duplicates.
 func AssignEventIDs(r *event.Request) error {
 	for i := range r.EventList {
 		if r.EventList[i].EventID == nil {
