@@ -8,14 +8,14 @@
 // driver, in native tests from modernc.org/sqlite with the same migrations
 // applied. The D1 driver has no transactions and D1
 // allows at most 100 bound variables per statement, so nothing here needs
-// a transaction and a queue batch goes in as one JSON parameter; writes
-// are idempotent besides (see Insert).
+// a transaction and a queue batch goes in as one JSON parameter
+// (sqlstore.InsertJSONSQL, the one INSERT of package sqlite fed from JSON);
+// writes are idempotent besides (see Insert).
 package d1
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -35,24 +35,6 @@ const MaxVariables = 100
 // possible (100 of 128 KB) in 13, under the free plan's 50 queries per
 // invocation.
 const MaxStatementJSON = 1_000_000
-
-// insertJSONSQL inserts the rows of a JSON array of arrays, each holding an
-// event's values in sqlstore.EventColumns' order, in array order, skipping
-// an event whose (tracking_id, event_id) is stored already. One bound
-// variable whatever the row count: D1's 100-variable limit would otherwise
-// cut a queue batch into a statement per 7 events.
-var insertJSONSQL = func() string {
-	var cols strings.Builder
-	for i := range sqlstore.ColumnsPerEvent {
-		if i > 0 {
-			cols.WriteString(", ")
-		}
-		fmt.Fprintf(&cols, "json_extract(value, '$[%d]')", i)
-	}
-	// "WHERE true": see sqlstore.InsertRequestSQL.
-	return "INSERT INTO events (" + sqlstore.EventColumns + ") SELECT " + cols.String() +
-		" FROM json_each(?) WHERE true ON CONFLICT (tracking_id, event_id) DO NOTHING"
-}()
 
 // DB is a Tracklet database on D1. It implements server.Store's reads
 // (Tracker, OriginAllowed), server.EventReader, and Insert for the queue
@@ -124,16 +106,13 @@ type InsertResult struct {
 func (db *DB) Insert(ctx context.Context, batches []*server.Batch) (InsertResult, error) {
 	var (
 		res  InsertResult
-		rows = 0
-		buf  = []byte{'['}
-		args []any
+		rows sqlstore.Rows
 	)
 	flush := func() error {
-		if rows == 0 {
+		if rows.Len() == 0 {
 			return nil
 		}
-		buf = append(buf, ']')
-		r, err := db.db.ExecContext(ctx, insertJSONSQL, string(buf))
+		r, err := db.db.ExecContext(ctx, sqlstore.InsertJSONSQL, rows.Param())
 		res.Statements++
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
@@ -143,30 +122,22 @@ func (db *DB) Insert(ctx context.Context, batches []*server.Batch) (InsertResult
 			return fmt.Errorf("insert events: %w", err)
 		}
 		res.Accepted += int(n)
-		res.Duplicates += rows - int(n)
-		buf, rows = buf[:1], 0
+		res.Duplicates += rows.Len() - int(n)
+		rows.Reset()
 		return nil
 	}
 	for _, b := range batches {
 		for i := range b.Request.EventList {
-			var err error
-			if args, err = sqlstore.AppendEventArgs(args[:0], b, &b.Request.EventList[i]); err != nil {
+			row, err := rows.Encode(b, &b.Request.EventList[i])
+			if err != nil {
 				return res, err
 			}
-			row, err := json.Marshal(args)
-			if err != nil {
-				return res, fmt.Errorf("insert events: %w", err)
-			}
-			if rows > 0 && len(buf)+1+len(row)+1 > MaxStatementJSON {
+			if rows.Len() > 0 && rows.SizeWith(row) > MaxStatementJSON {
 				if err := flush(); err != nil {
 					return res, err
 				}
 			}
-			if rows > 0 {
-				buf = append(buf, ',')
-			}
-			buf = append(buf, row...)
-			rows++
+			rows.Add(row)
 		}
 	}
 	return res, flush()

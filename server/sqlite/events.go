@@ -90,15 +90,16 @@ func (db *DB) enqueue(ctx context.Context, req *writeReq) error {
 }
 
 // eventArgs flattens b into the arguments of
-// sqlstore.InsertRequestSQL(len(events)). It runs on the caller's goroutine
-// so that the writer does as little as possible.
+// sqlstore.InsertRequestSQL(len(events)): one statement per request, so
+// that a request is all-or-nothing without a savepoint. It runs on the
+// caller's goroutine so that the writer does as little as possible.
 func eventArgs(b *server.Batch) ([]any, error) {
 	r := b.Request
 	args := make([]any, 0, sqlstore.ColumnsPerRequest+len(r.EventList)*sqlstore.OwnColumnsPerEvent)
 	args = sqlstore.AppendRequestArgs(args, b)
 	for i := range r.EventList {
 		var err error
-		if args, err = sqlstore.AppendEventOwnArgs(args, b, &r.EventList[i]); err != nil {
+		if args, err = sqlstore.AppendEventArgs(args, b, &r.EventList[i]); err != nil {
 			return nil, err
 		}
 	}
