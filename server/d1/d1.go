@@ -16,14 +16,13 @@ package d1
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"iter"
-	"strings"
 	"time"
 
 	"github.com/tracklet/tracklet/server"
 	"github.com/tracklet/tracklet/server/sqlstore"
+	"github.com/tracklet/tracklet/server/token"
 )
 
 // MaxVariables is D1's limit on bound parameters in one statement.
@@ -36,9 +35,9 @@ const MaxVariables = 100
 // invocation.
 const MaxStatementJSON = 1_000_000
 
-// DB is a Tracklet database on D1. It implements server.Store's reads
-// (Tracker, OriginAllowed), server.EventReader, and Insert for the queue
-// consumer. Its methods are safe for concurrent use.
+// DB is a Tracklet database on D1. It implements server.Store and
+// server.Admin, and Insert for the queue consumer. Its methods are safe for
+// concurrent use.
 type DB struct {
 	// MaxRejected and MaxRejectedBytes bound the rejected table in rows
 	// and bytes; 0 means server.DefaultMaxRejected and
@@ -67,13 +66,11 @@ func (db *DB) OriginAllowed(ctx context.Context, origin string) (bool, error) {
 	return sqlstore.OriginAllowed(ctx, db.db, origin)
 }
 
-// CreateTracker stores a new tracker with the given id, name and allowed
-// origins (normalised; none allows every origin).
-func (db *DB) CreateTracker(ctx context.Context, id, name string, origins []string) (*server.Tracker, error) {
-	if id == "" || strings.TrimSpace(name) == "" {
-		return nil, errors.New("a tracker needs an id and a name")
-	}
-	t, err := sqlstore.NewTracker(id, name, origins, db.now())
+// CreateTracker stores a new tracker with the given name and allowed
+// origins (normalised; none allows every origin) and a fresh trackingId
+// (token.NewTrackingID), and returns it, as package sqlite does.
+func (db *DB) CreateTracker(ctx context.Context, name string, origins []string) (*server.Tracker, error) {
+	t, err := sqlstore.NewTracker(token.NewTrackingID(), name, origins, db.now())
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +78,20 @@ func (db *DB) CreateTracker(ctx context.Context, id, name string, origins []stri
 		return nil, err
 	}
 	return t, nil
+}
+
+// SetTrackerDisabled disables (or re-enables) a tracker: a disabled
+// tracker's events are refused as if it did not exist.
+func (db *DB) SetTrackerDisabled(ctx context.Context, id string, disabled bool) error {
+	return sqlstore.SetTrackerDisabled(ctx, db.db, id, disabled)
+}
+
+// PutEvents stores b at once, in one statement: the Worker enqueues
+// batches instead (server/worker.Store) and its consumer calls Insert;
+// this is server.Store's write for callers without a queue.
+func (db *DB) PutEvents(ctx context.Context, b *server.Batch) (server.PutResult, error) {
+	res, err := db.Insert(ctx, []*server.Batch{b})
+	return res.PutResult, err
 }
 
 // InsertResult is what Insert did.
