@@ -1,9 +1,10 @@
 // Package server holds the collector's domain: trackers, the batches of
 // events it stores, and the Store interface that the HTTP API talks to.
 //
-// It knows nothing of SQLite or HTTP. Package sqlite implements Store on an
-// embedded database; package http serves the PutEvents API on any Store, so
-// the same handler can run on another store (such as Cloudflare D1) later.
+// It knows nothing of SQLite or HTTP. The storage backends implement its
+// interfaces side by side: package sqlite on an embedded database, package
+// d1 on Cloudflare D1, with the SQL they share in package sqlstore. Package
+// http serves the PutEvents API on any Store, natively and in the Worker.
 package server
 
 import (
@@ -130,8 +131,9 @@ type PutResult struct {
 	Duplicates int
 }
 
-// Store is what the HTTP API needs from storage.
-type Store interface {
+// TrackerReader is the part of a Store that answers for trackers: what a
+// cache in front of a store (the Worker's) reads through.
+type TrackerReader interface {
 	// Tracker returns the tracker with the given trackingId, or
 	// ErrTrackerNotFound.
 	Tracker(ctx context.Context, id string) (*Tracker, error)
@@ -139,6 +141,13 @@ type Store interface {
 	// from origin, for answering CORS preflights, which carry no body and
 	// so no trackingId.
 	OriginAllowed(ctx context.Context, origin string) (bool, error)
+}
+
+// Store is what the ingest API needs from storage. Packages sqlite and d1
+// implement it (and Admin, EventReader); server/internal/storetest is the
+// suite both run.
+type Store interface {
+	TrackerReader
 	// PutEvents stores a batch all-or-nothing, dropping events whose
 	// (trackingId, eventId) is already stored. Every event must have an
 	// eventId: the ingest path gives the others one (AssignEventIDs)

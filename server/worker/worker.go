@@ -42,7 +42,7 @@ type Store struct {
 	Queue Queue
 	// Trackers, if not nil, answers Tracker and OriginAllowed in DB's
 	// place: a TrackerCache over it.
-	Trackers TrackerLookup
+	Trackers server.TrackerReader
 }
 
 var _ server.Store = (*Store)(nil)
