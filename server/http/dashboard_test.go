@@ -393,12 +393,13 @@ func (s *sse) next(t *testing.T) (string, string) {
 	return "", ""
 }
 
-func (s *sse) quiet(t *testing.T) {
+// quiet checks that s has nothing more to say before marker, the eventId
+// of an event the test stored just now: events arrive in the order they
+// were stored, so anything unexpected would come first.
+func (s *sse) quiet(t *testing.T, marker string) {
 	t.Helper()
-	select {
-	case m := <-s.msgs:
-		t.Errorf("unexpected message %+v", m)
-	case <-time.After(100 * time.Millisecond):
+	if _, id := s.next(t); id != marker {
+		t.Errorf("unexpected message %s before the marker %s", id, marker)
 	}
 }
 
@@ -434,18 +435,22 @@ func TestDashboardStream(t *testing.T) {
 	if _, id := views.next(t); id != "new2" {
 		t.Errorf("View live: %s, want new2", id)
 	}
-	all.quiet(t)
-	views.quiet(t)
+	e.post(body(tid, ev("mark1", "View")), nil)
+	all.quiet(t, "mark1")
+	views.quiet(t, "mark1")
 
 	// Resuming after the second event (seqs start at 1 on a fresh
 	// database): the third and the two new ones.
 	resumed := e.stream("tracker="+tid, map[string]string{"Last-Event-ID": "2"})
-	for _, want := range []string{"old3", "new1", "new2"} {
+	for _, want := range []string{"old3", "new1", "new2", "mark1"} {
 		if _, id := resumed.next(t); id != want {
 			t.Errorf("resumed: %s, want %s", id, want)
 		}
 	}
-	resumed.quiet(t)
+	e.post(body(tid, ev("mark2", "View")), nil)
+	for _, s := range []*sse{resumed, all, views} {
+		s.quiet(t, "mark2")
+	}
 
 	// Values are data, whatever they contain.
 	nasty := `{"eventId":"x1","eventType":"View","sentAt":` + fmt.Sprint(time.Now().Unix()) +
