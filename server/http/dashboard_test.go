@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -534,7 +536,25 @@ func TestDashboardStreamOutlivesServerTimeouts(t *testing.T) {
 
 	tid := e.tracker()
 	s := e.stream("tracker="+tid, nil)
-	time.Sleep(600 * time.Millisecond) // three times both timeouts
+	// A connection opened after the stream, sending half a request, is cut
+	// once its read deadline passes; the stream's deadlines, of the same
+	// length and set earlier, have passed by then.
+	canary, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer canary.Close()
+	io.WriteString(canary, "GET /healthz HTTP/1.1\r\nHost: x\r\n")
+	canary.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, canary); err != nil {
+		t.Fatalf("the server did not cut a half-sent request: %v", err)
+	}
+	// The event goes in through a server of its own, without the tight
+	// timeouts, which a loaded machine may take to read a POST: they are
+	// the stream's test, not the post's. It shares the store and the feed.
+	plain := httptest.NewServer(trackhttp.NewHandler(cfg))
+	defer plain.Close()
+	e.url, e.client = plain.URL, plain.Client()
 	e.post(body(tid, `{"eventId":"late","eventType":"View","sentAt":`+fmt.Sprint(time.Now().Unix())+`}`), nil)
 	if _, id := s.next(t); id != "late" {
 		t.Errorf("got %s, want late", id)
