@@ -1,9 +1,10 @@
 // Package server holds the collector's domain: trackers, the batches of
 // events it stores, and the Store interface that the HTTP API talks to.
 //
-// It knows nothing of SQLite or HTTP. Package sqlite implements Store on an
-// embedded database; package http serves the PutEvents API on any Store, so
-// the same handler can run on another store (such as Cloudflare D1) later.
+// It knows nothing of SQLite or HTTP. The storage backends implement its
+// interfaces side by side: package sqlite on an embedded database, package
+// d1 on Cloudflare D1, with the SQL they share in package sqlstore. Package
+// http serves the PutEvents API on any Store, natively and in the Worker.
 package server
 
 import (
@@ -130,8 +131,9 @@ type PutResult struct {
 	Duplicates int
 }
 
-// Store is what the HTTP API needs from storage.
-type Store interface {
+// TrackerReader is the part of a Store that answers for trackers: what a
+// cache in front of a store (the Worker's) reads through.
+type TrackerReader interface {
 	// Tracker returns the tracker with the given trackingId, or
 	// ErrTrackerNotFound.
 	Tracker(ctx context.Context, id string) (*Tracker, error)
@@ -139,9 +141,18 @@ type Store interface {
 	// from origin, for answering CORS preflights, which carry no body and
 	// so no trackingId.
 	OriginAllowed(ctx context.Context, origin string) (bool, error)
-	// PutEvents stores a batch all-or-nothing, giving events without an
-	// eventId a new one and dropping events whose (trackingId, eventId) is
-	// already stored. When it returns nil the events are durable.
+}
+
+// Store is what the ingest API needs from storage. Packages sqlite and d1
+// implement it (and Admin, EventReader); server/internal/storetest is the
+// suite both run.
+type Store interface {
+	TrackerReader
+	// PutEvents stores a batch all-or-nothing, dropping events whose
+	// (trackingId, eventId) is already stored. Every event must have an
+	// eventId: the ingest path gives the others one (AssignEventIDs)
+	// before it calls PutEvents, and a store refuses a batch that lacks
+	// one. When it returns nil the events are durable.
 	PutEvents(ctx context.Context, b *Batch) (PutResult, error)
 }
 
@@ -181,9 +192,11 @@ type EventReader interface {
 }
 
 // AssignEventIDs gives every event of r without an eventId a new UUIDv7.
-// The handler calls it before storing, so that a store that hands the
-// batch on (a queue that may deliver it twice) stores the same ids twice,
-// and the second delivery is dropped as duplicates.
+// It is the one place eventIds are made: the ingest handler calls it after
+// validation and before Store.PutEvents, so that every store gets ids
+// already, and a store that hands the batch on (the Worker's queue, which
+// may deliver it twice) stores the same ids twice and the second delivery
+// is dropped as duplicates.
 func AssignEventIDs(r *event.Request) error {
 	for i := range r.EventList {
 		if r.EventList[i].EventID == nil {

@@ -89,7 +89,11 @@ func TestTrackerTwoTabsOfOneSiteNeverSendAnEventTwice(t *testing.T) {
 	ids = append(ids, browsertest.Eval[[]string](t, tabC, trackN("TabC", 5))...)
 	browsertest.Eval[map[string]int](t, tabC, `tracklet.flush()`)
 	closeC()
-	time.Sleep(300 * time.Millisecond) // its keepalive requests are refused
+	// Closing it gave up its lease (pagehide): the live tabs see the key
+	// go, and then what it saved is the next page's to send.
+	if n := browsertest.Eval[int](t, tabB, leasesAtMost(2)); n != 2 {
+		t.Errorf("%d tabs hold a lease after tab C closed, want A and B", n)
+	}
 	if n := browsertest.Eval[int](t, tabB, `Object.keys(localStorage).reduce((n, k) => n + (k.includes(":b:") ? JSON.parse(localStorage.getItem(k)).length : 0), 0)`); n != 5 {
 		t.Errorf("the closed tab left %d events in storage, want its 5", n)
 	}
@@ -97,7 +101,20 @@ func TestTrackerTwoTabsOfOneSiteNeverSendAnEventTwice(t *testing.T) {
 	browsertest.Do(t, tabB, chromedp.Reload())
 	browsertest.Eval[bool](t, tabB, `tracklet.ready.then(() => true)`)
 	waitStored(t, ctx, collector, tid, ids, 10*time.Second)
+	sentOnce(t, collector, tabA, tabB)
 	noPageErrors(t, tabA)
+}
+
+// leasesAtMost is page code that resolves, with their number, once at most
+// n tabs of the page's trackers hold a lease in localStorage; it waits on
+// the storage events other tabs cause.
+func leasesAtMost(n int) string {
+	return fmt.Sprintf(`new Promise((resolve) => {
+  const leases = () => Object.keys(localStorage).filter((k) => k.startsWith("tracklet:") && k.includes(":t:")).length;
+  const check = () => { if (leases() <= %d) { removeEventListener("storage", check); resolve(leases()); } };
+  addEventListener("storage", check);
+  check();
+})`, n)
 }
 
 func TestTrackerWithoutUsableStorage(t *testing.T) {
@@ -138,9 +155,9 @@ func TestTrackerWithoutUsableStorage(t *testing.T) {
 			}
 			proxy.Fail(nil)
 			collector.WaitForEvents(ctx, tid, before+15, 10*time.Second)
-			time.Sleep(300 * time.Millisecond) // room for a second copy to show up
 			rows := collector.Events(ctx, tid)[before:]
 			checkExactlyOnce(t, rows, ids)
+			sentOnce(t, collector, ctx)
 			noPageErrors(t, ctx)
 			browsertest.Eval[bool](t, ctx, `(() => { try { localStorage.clear(); } catch (e) {} return true; })()`)
 		})
@@ -162,7 +179,14 @@ func TestTrackerConsent(t *testing.T) {
 	// Pending: tracked, kept in memory, not sent, not saved.
 	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/granted", trackerPage(collector.URL, granted, proxy.URL, attrs, ""))))
 	ids := browsertest.Eval[[]string](t, ctx, trackN("Pending", 5))
-	time.Sleep(500 * time.Millisecond) // five flush intervals
+	// Pending consent arms no flush timer; an explicit flush, awaited
+	// (it waits for any send under way), is refused without a request.
+	if r := browsertest.Eval[map[string]int](t, ctx, `tracklet.flush()`); r["sent"] != 0 || r["failed"] != 0 {
+		t.Errorf("flush() while consent was pending: %v, want nothing sent or tried", r)
+	}
+	if s := browsertest.Eval[map[string]int](t, ctx, `tracklet.stats()`); s["queued"] != 5 || s["stored"] != 0 {
+		t.Errorf("stats while consent was pending: %v, want 5 queued in memory, none stored", s)
+	}
 	if byRoute, _ := proxy.Requests(); byRoute["POST /events"] != 0 {
 		t.Errorf("%d requests sent while consent was pending", byRoute["POST /events"])
 	}
@@ -178,6 +202,7 @@ func TestTrackerConsent(t *testing.T) {
 	waitStored(t, ctx, collector, granted, ids, 10*time.Second)
 
 	// Denied: what waited is discarded; later calls record nothing.
+	proxy.Reset()
 	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/denied", trackerPage(collector.URL, denied, proxy.URL, attrs, ""))))
 	browsertest.Eval[[]string](t, ctx, trackN("Pending", 5))
 	got := browsertest.Eval[[]any](t, ctx, `(async () => {
@@ -189,7 +214,11 @@ func TestTrackerConsent(t *testing.T) {
 	if len(got) != 3 || got[0] != nil || got[1] != "denied" || got[2] != float64(0) {
 		t.Errorf("after consent(false): [track() result, consentState, queued] = %v, want [<nil> denied 0]", got)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// The awaited flush found nothing queued and no send under way: what
+	// the page sent, the collector has answered.
+	if byRoute, _ := proxy.Requests(); byRoute["POST /events"] != 0 {
+		t.Errorf("%d requests sent after consent was denied", byRoute["POST /events"])
+	}
 	if rows := collector.Events(ctx, denied); len(rows) != 0 {
 		t.Errorf("the collector stored %d events of a visitor who denied consent", len(rows))
 	}

@@ -6,8 +6,8 @@ package web_test
 // SQLite file and checking that every event arrived exactly once.
 
 import (
+	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,23 +23,14 @@ func TestTrackerRetriesWhileTheCollectorAnswers503(t *testing.T) {
 	site := browsertest.NewSite(t)
 	tid := collector.CreateTracker("503", site.URL)
 
-	// The collector is "unavailable" for the first second of traffic.
-	var mu sync.Mutex
-	var first time.Time
-	proxy.Fail(func(*http.Request) int {
-		mu.Lock()
-		defer mu.Unlock()
-		if first.IsZero() {
-			first = time.Now()
-		}
-		if time.Since(first) < time.Second {
-			return http.StatusServiceUnavailable
-		}
-		return 0
-	})
+	// The collector is "unavailable" until the page has had three sends
+	// refused: the first and two retries of what it tracked.
+	proxy.Fail(func(*http.Request) int { return http.StatusServiceUnavailable })
 	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, proxy.URL, fastRetries, ""))))
 	browsertest.Eval[bool](t, ctx, `tracklet.ready.then(() => { window.failures = 0; tracklet.on("error", () => failures++); return true; })`)
 	ids := browsertest.Eval[[]string](t, ctx, trackN("During503", 30))
+	browsertest.Eval[bool](t, ctx, failuresAtLeast(3))
+	proxy.Fail(nil)
 	waitStored(t, ctx, collector, tid, ids, 15*time.Second)
 
 	_, faults := proxy.Requests()
@@ -106,6 +97,8 @@ func TestTrackerCollectorKilledAndRestartedDuringABurst(t *testing.T) {
 	// test has killed the collector, and 25 rounds more: the burst goes on
 	// while the collector is dead, however slow the machine.
 	browsertest.Eval[bool](t, ctx, `(() => {
+  window.failures = 0;
+  tracklet.on("error", () => failures++);
   window.burst = {ids: [], done: false, killed: false};
   (async () => {
     let after = 0;
@@ -120,9 +113,11 @@ func TestTrackerCollectorKilledAndRestartedDuringABurst(t *testing.T) {
   return true;
 })()`)
 	collector.WaitForEvents(ctx, tid, 50, 10*time.Second)
+	before := browsertest.Eval[int](t, ctx, `failures`)
 	collector.Kill()
 	browsertest.Eval[bool](t, ctx, `burst.killed = true`)
-	time.Sleep(300 * time.Millisecond)
+	// Up again once the page has had a send fail against the dead one.
+	browsertest.Eval[bool](t, ctx, failuresAtLeast(before+1))
 	collector.Restart()
 	if !browsertest.Eval[bool](t, ctx, `(async () => { while (!burst.done) await new Promise((r) => setTimeout(r, 20)); return true; })()`) {
 		t.Fatal("burst did not finish")
@@ -133,4 +128,15 @@ func TestTrackerCollectorKilledAndRestartedDuringABurst(t *testing.T) {
 	}
 	waitStored(t, ctx, collector, tid, ids, 20*time.Second)
 	noPageErrors(t, ctx)
+}
+
+// failuresAtLeast is page code that resolves once the page's tracker has
+// reported n failed sends (its "error" notices, counted in
+// window.failures by a listener the test added).
+func failuresAtLeast(n int) string {
+	return fmt.Sprintf(`new Promise((resolve) => {
+  const check = () => { if (failures >= %d) { off(); resolve(true); } };
+  const off = tracklet.on("error", check);
+  check();
+})`, n)
 }

@@ -42,6 +42,9 @@ func store(t *testing.T, reqs ...*event.Request) (*sqlite.DB, string) {
 		if r.TrackingID == "" {
 			r.TrackingID = tr.ID
 		}
+		if err := server.AssignEventIDs(r); err != nil { // as the handler does
+			t.Fatal(err)
+		}
 		if _, err := db.PutEvents(ctx, &server.Batch{Request: r, ReceivedAt: received}); err != nil {
 			t.Fatal(err)
 		}
@@ -157,7 +160,7 @@ func TestNDJSONRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("line %d does not decode: %v\n%s", i, err, line)
 		}
-		want := events[i] // PutEvents gave the second one a UUIDv7 eventId
+		want := events[i] // AssignEventIDs gave the second one a UUIDv7 eventId
 		if got.EventID == nil || (want.EventID != nil && *got.EventID != *want.EventID) {
 			t.Errorf("line %d eventId %v", i, got.EventID)
 		}

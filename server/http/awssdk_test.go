@@ -19,7 +19,7 @@ import (
 
 	trackhttp "github.com/tracklet/tracklet/server/http"
 	"github.com/tracklet/tracklet/server/sigv4"
-	"github.com/tracklet/tracklet/server/sqlite"
+	"github.com/tracklet/tracklet/server/token"
 )
 
 // This file proves issue 3's first promise with the real thing: the official
@@ -216,7 +216,7 @@ func TestAWSSDKSigV4(t *testing.T) {
 	needAWSSDK(t)
 	e := newEnv(t, func(c *trackhttp.Config) { c.SigV4 = sigv4.Verifier{} })
 	tid := e.tracker()
-	key := sqlite.NewAccessKey()
+	key := token.NewAccessKey()
 	if err := e.db.SetTrackerSigV4(context.Background(), tid, key); err != nil {
 		t.Fatal(err)
 	}

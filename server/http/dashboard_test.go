@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -411,12 +413,13 @@ func (s *sse) next(t *testing.T) (string, string) {
 	return "", ""
 }
 
-func (s *sse) quiet(t *testing.T) {
+// quiet checks that s has nothing more to say before marker, the eventId
+// of an event the test stored just now: events arrive in the order they
+// were stored, so anything unexpected would come first.
+func (s *sse) quiet(t *testing.T, marker string) {
 	t.Helper()
-	select {
-	case m := <-s.msgs:
-		t.Errorf("unexpected message %+v", m)
-	case <-time.After(100 * time.Millisecond):
+	if _, id := s.next(t); id != marker {
+		t.Errorf("unexpected message %s before the marker %s", id, marker)
 	}
 }
 
@@ -452,18 +455,22 @@ func TestDashboardStream(t *testing.T) {
 	if _, id := views.next(t); id != "new2" {
 		t.Errorf("View live: %s, want new2", id)
 	}
-	all.quiet(t)
-	views.quiet(t)
+	e.post(body(tid, ev("mark1", "View")), nil)
+	all.quiet(t, "mark1")
+	views.quiet(t, "mark1")
 
 	// Resuming after the second event (seqs start at 1 on a fresh
 	// database): the third and the two new ones.
 	resumed := e.stream("trackingId="+tid, map[string]string{"Last-Event-ID": "2"})
-	for _, want := range []string{"old3", "new1", "new2"} {
+	for _, want := range []string{"old3", "new1", "new2", "mark1"} {
 		if _, id := resumed.next(t); id != want {
 			t.Errorf("resumed: %s, want %s", id, want)
 		}
 	}
-	resumed.quiet(t)
+	e.post(body(tid, ev("mark2", "View")), nil)
+	for _, s := range []*sse{resumed, all, views} {
+		s.quiet(t, "mark2")
+	}
 
 	// Values are data, whatever they contain.
 	nasty := `{"eventId":"x1","eventType":"View","sentAt":` + fmt.Sprint(time.Now().Unix()) +
@@ -549,7 +556,25 @@ func TestDashboardStreamOutlivesServerTimeouts(t *testing.T) {
 
 	tid := e.tracker()
 	s := e.stream("trackingId="+tid, nil)
-	time.Sleep(600 * time.Millisecond) // three times both timeouts
+	// A connection opened after the stream, sending half a request, is cut
+	// once its read deadline passes; the stream's deadlines, of the same
+	// length and set earlier, have passed by then.
+	canary, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer canary.Close()
+	io.WriteString(canary, "GET /healthz HTTP/1.1\r\nHost: x\r\n")
+	canary.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, canary); err != nil {
+		t.Fatalf("the server did not cut a half-sent request: %v", err)
+	}
+	// The event goes in through a server of its own, without the tight
+	// timeouts, which a loaded machine may take to read a POST: they are
+	// the stream's test, not the post's. It shares the store and the feed.
+	plain := httptest.NewServer(trackhttp.NewHandler(cfg))
+	defer plain.Close()
+	e.url, e.client = plain.URL, plain.Client()
 	e.post(body(tid, `{"eventId":"late","eventType":"View","sentAt":`+fmt.Sprint(time.Now().Unix())+`}`), nil)
 	if _, id := s.next(t); id != "late" {
 		t.Errorf("got %s, want late", id)

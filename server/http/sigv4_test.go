@@ -15,7 +15,7 @@ import (
 
 	trackhttp "github.com/tracklet/tracklet/server/http"
 	"github.com/tracklet/tracklet/server/sigv4"
-	"github.com/tracklet/tracklet/server/sqlite"
+	"github.com/tracklet/tracklet/server/token"
 )
 
 // TestSigV4Tracker: a tracker that requires SigV4 takes requests signed by
@@ -25,7 +25,7 @@ import (
 func TestSigV4Tracker(t *testing.T) {
 	e := newEnv(t, func(c *trackhttp.Config) { c.SigV4 = sigv4.Verifier{} })
 	signed, open := e.tracker(), e.tracker()
-	key := sqlite.NewAccessKey()
+	key := token.NewAccessKey()
 	if err := e.db.SetTrackerSigV4(context.Background(), signed, key); err != nil {
 		t.Fatal(err)
 	}

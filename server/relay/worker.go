@@ -128,6 +128,7 @@ func (r *Relay) work(ctx context.Context, l *Link) {
 	log.Info("relay: started", "cursor", l.Cursor, "url", l.URL())
 	cursor := l.Cursor
 	var lagAt time.Time // when lag was last counted while busy
+	busy := true        // until a read finds nothing after the cursor
 	for ctx.Err() == nil {
 		events, err := r.window(ctx, l.TrackingID, cursor)
 		if err != nil {
@@ -136,7 +137,7 @@ func (r *Relay) work(ctx context.Context, l *Link) {
 			}
 		} else if len(events) > 0 {
 			if through, ok := r.relayWindow(ctx, l, events, log); ok {
-				cursor = through
+				cursor, busy = through, true
 				// Counting what waits costs as much as what waits: while
 				// a backlog drains, count it now and then only.
 				if now := r.clk.Now(); lagAt.IsZero() || now.Sub(lagAt) >= lagEvery {
@@ -147,6 +148,12 @@ func (r *Relay) work(ctx context.Context, l *Link) {
 			}
 		} else {
 			r.reportLag(ctx, l.TrackingID, cursor)
+			if busy {
+				// Once per backlog, not per poll: everything stored
+				// when the read began has been relayed or refused.
+				busy = false
+				log.Debug("relay: caught up", "cursor", cursor)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -37,6 +37,9 @@ func put(t *testing.T, db *DB, tid, session, user string, received, clientSent t
 	for _, typ := range types {
 		req.EventList = append(req.EventList, event.Event{EventType: typ, SentAt: event.TimestampOf(clientNow.Add(-sentBefore))})
 	}
+	if err := server.AssignEventIDs(req); err != nil { // as the handler does
+		t.Fatal(err)
+	}
 	if _, err := db.PutEvents(context.Background(), &server.Batch{Request: req, ReceivedAt: received, ClientSentAt: clientSent}); err != nil {
 		t.Fatal(err)
 	}
@@ -219,6 +222,9 @@ func BenchmarkTrafficStats(b *testing.B) {
 			at := from.Add(span * time.Duration(i) / 10000)
 			for j := 0; j < 10; j++ {
 				req.EventList = append(req.EventList, event.Event{EventType: fmt.Sprint("T", j%4), SentAt: event.TimestampOf(at.Add(-time.Second))})
+			}
+			if err := server.AssignEventIDs(req); err != nil {
+				b.Fatal(err)
 			}
 			if _, err := db.PutEvents(context.Background(), &server.Batch{Request: req, ReceivedAt: at}); err != nil {
 				b.Fatal(err)

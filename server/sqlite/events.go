@@ -43,9 +43,9 @@ type writeResult struct {
 }
 
 // PutEvents stores b's events in one statement of the next group commit and
-// returns once that commit is durable. Events without an eventId get a new
-// UUIDv7; an event whose (trackingId, eventId) is stored already, or appears
-// earlier in b, is dropped and counted as a duplicate.
+// returns once that commit is durable. Every event must have an eventId
+// (see server.AssignEventIDs); one whose (trackingId, eventId) is stored
+// already, or appears earlier in b, is dropped and counted as a duplicate.
 func (db *DB) PutEvents(ctx context.Context, b *server.Batch) (server.PutResult, error) {
 	n := len(b.Request.EventList)
 	if n == 0 || n > maxRowsPerInsert {
@@ -90,19 +90,16 @@ func (db *DB) enqueue(ctx context.Context, req *writeReq) error {
 }
 
 // eventArgs flattens b into the arguments of
-// sqlstore.InsertRequestSQL(len(events)), assigning eventIds where missing.
-// It runs on the caller's goroutine so that the writer does as little as
-// possible.
+// sqlstore.InsertRequestSQL(len(events)): one statement per request, so
+// that a request is all-or-nothing without a savepoint. It runs on the
+// caller's goroutine so that the writer does as little as possible.
 func eventArgs(b *server.Batch) ([]any, error) {
 	r := b.Request
-	if err := server.AssignEventIDs(r); err != nil {
-		return nil, err
-	}
 	args := make([]any, 0, sqlstore.ColumnsPerRequest+len(r.EventList)*sqlstore.OwnColumnsPerEvent)
 	args = sqlstore.AppendRequestArgs(args, b)
 	for i := range r.EventList {
 		var err error
-		if args, err = sqlstore.AppendEventOwnArgs(args, b, &r.EventList[i]); err != nil {
+		if args, err = sqlstore.AppendEventArgs(args, b, &r.EventList[i]); err != nil {
 			return nil, err
 		}
 	}

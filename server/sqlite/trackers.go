@@ -2,41 +2,17 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base32"
-	"encoding/base64"
-	"strings"
 
 	"github.com/tracklet/tracklet/server"
 	"github.com/tracklet/tracklet/server/sqlstore"
+	"github.com/tracklet/tracklet/server/token"
 )
 
-// NewTrackingID returns a fresh random trackingId: "tk_" and 20 base32
-// characters (100 bits), safe in URLs and HTML attributes.
-func NewTrackingID() string {
-	var b [13]byte
-	rand.Read(b[:]) // never fails (crypto/rand panics on a broken source)
-	return "tk_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))[:20]
-}
-
-// NewAccessKey returns a fresh random access key in AWS's shape: an id of
-// "AKTK" and 16 base32 characters (80 bits, 20 characters as AWS's), and a
-// 40-character secret of 240 bits.
-func NewAccessKey() *server.AccessKey {
-	var id [10]byte
-	var secret [30]byte
-	rand.Read(id[:])
-	rand.Read(secret[:])
-	return &server.AccessKey{
-		ID:     "AKTK" + base32.StdEncoding.EncodeToString(id[:])[:16],
-		Secret: base64.StdEncoding.EncodeToString(secret[:]),
-	}
-}
-
 // CreateTracker stores a new tracker with the given name and allowed
-// origins (normalised; none allows every origin) and returns it.
+// origins (normalised; none allows every origin) and a fresh trackingId
+// (token.NewTrackingID), and returns it.
 func (db *DB) CreateTracker(ctx context.Context, name string, origins []string) (*server.Tracker, error) {
-	t, err := sqlstore.NewTracker(NewTrackingID(), name, origins, db.now())
+	t, err := sqlstore.NewTracker(token.NewTrackingID(), name, origins, db.now())
 	if err != nil {
 		return nil, err
 	}

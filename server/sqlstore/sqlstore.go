@@ -1,13 +1,17 @@
 // Package sqlstore holds the SQL that package sqlite (native, modernc.org/sqlite)
-// and package d1 (Cloudflare D1 in the worker) share: the two stores keep the
-// same tables, so they read and write them with the same statements and the
-// same row mapping, defined once here.
+// and package d1 (Cloudflare D1, used by the Worker) share: the two stores
+// keep the same tables, so they read and write them with the same
+// statements and the same row mapping, defined once here: among them the
+// one INSERT of events (insertSQL, with its values bound or in JSON) and
+// the one builder of an events row's values (AppendRequestArgs and
+// AppendEventArgs).
 //
 // It speaks only database/sql and knows no driver: the worker's wasm must
 // not pay for modernc.org/sqlite. What differs between the stores stays in
 // them: transactions, the group-commit writer and the tracker cache in
-// package sqlite; chunking to D1's bound-variable limit and trimming on
-// every insert in package d1.
+// package sqlite (a statement per request); packing a queue batch's
+// requests into statements under D1's size limits and trimming on every
+// insert in package d1.
 package sqlstore
 
 import (

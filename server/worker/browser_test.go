@@ -106,7 +106,7 @@ func (s *site) page(html string) string {
 }
 
 // chromium starts a headless Chromium with the flags this closed network
-// needs (see web/internal/browsertest, which this package cannot import).
+// needs (web/browsertest.Browser).
 func chromium(t *testing.T) context.Context {
 	t.Helper()
 	return browsertest.Browser(t)

@@ -18,18 +18,12 @@ const TrackerCacheTTL = time.Second
 // afresh, so requests for random trackingIds cannot grow it.
 const MaxCachedTrackers = 4096
 
-// TrackerLookup is the part of a store a TrackerCache reads through.
-type TrackerLookup interface {
-	Tracker(ctx context.Context, id string) (*server.Tracker, error)
-	OriginAllowed(ctx context.Context, origin string) (bool, error)
-}
-
-// TrackerCache remembers a TrackerLookup's answers — "not found" too — for
+// TrackerCache remembers a server.TrackerReader's answers — "not found" too — for
 // TTL. A Go instance of the worker serves many invocations (see package
 // isolate), so the cache lives as long as the instance. It is safe for
 // concurrent use.
 type TrackerCache struct {
-	Lookup TrackerLookup
+	Lookup server.TrackerReader
 	TTL    time.Duration    // 0 means TrackerCacheTTL
 	Now    func() time.Time // nil means time.Now
 

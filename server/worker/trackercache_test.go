@@ -11,7 +11,7 @@ import (
 	"github.com/tracklet/tracklet/server/worker"
 )
 
-// lookupCounter is a TrackerLookup over a map that counts its reads.
+// lookupCounter is a server.TrackerReader over a map that counts its reads.
 type lookupCounter struct {
 	trackers map[string]*server.Tracker
 	reads    int

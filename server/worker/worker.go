@@ -24,11 +24,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/tracklet/tracklet/event"
 	"github.com/tracklet/tracklet/server"
-	"github.com/tracklet/tracklet/server/worker/d1"
+	"github.com/tracklet/tracklet/server/d1"
 )
 
 // Queue takes a message for the consumer; a nil error means the queue has
@@ -44,7 +42,7 @@ type Store struct {
 	Queue Queue
 	// Trackers, if not nil, answers Tracker and OriginAllowed in DB's
 	// place: a TrackerCache over it.
-	Trackers TrackerLookup
+	Trackers server.TrackerReader
 }
 
 var _ server.Store = (*Store)(nil)
@@ -65,18 +63,16 @@ func (s *Store) OriginAllowed(ctx context.Context, origin string) (bool, error) 
 	return s.DB.OriginAllowed(ctx, origin)
 }
 
-// PutEvents gives events without an eventId a new one (a UUIDv7, as package
-// sqlite does) and enqueues b. The result counts every event as accepted:
+// PutEvents enqueues b, whose events all have an eventId already (the
+// handler assigns them, server.AssignEventIDs), so that a redelivered
+// message carries the same ids. The result counts every event as accepted:
 // whether some are duplicates is known only when the consumer stores them.
 func (s *Store) PutEvents(ctx context.Context, b *server.Batch) (server.PutResult, error) {
-	for i := range b.Request.EventList {
-		e := &b.Request.EventList[i]
+	// Checked before anything is sent: a batch split in halves must not
+	// be half enqueued.
+	for _, e := range b.Request.EventList {
 		if e.EventID == nil {
-			id, err := uuid.NewV7()
-			if err != nil {
-				return server.PutResult{}, fmt.Errorf("generate eventId: %w", err)
-			}
-			e.EventID = event.String(id.String())
+			return server.PutResult{}, errors.New("enqueue batch: an event has no eventId")
 		}
 	}
 	if err := s.send(ctx, b); err != nil {

@@ -84,11 +84,20 @@ func (q chanQueue) Send(ctx context.Context, body string) error {
 	return nil
 }
 
-func TestPutEventsAssignsIDsBeforeEnqueueing(t *testing.T) {
+// TestPutEventsKeepsEventIDs: the queue carries the eventIds the handler
+// assigned (server.AssignEventIDs), so that a redelivery repeats them, and
+// a batch that lacks one is refused before anything is enqueued.
+func TestPutEventsKeepsEventIDs(t *testing.T) {
 	q := make(chanQueue, 1)
 	s := &worker.Store{Queue: q}
 	b := &server.Batch{Request: decodeValid(t, `{"trackingId":"tk_a","sessionId":"s","eventList":[
 		{"eventType":"T","sentAt":1714979289},{"eventId":"mine","eventType":"T","sentAt":1714979289}]}`), ReceivedAt: time.Now()}
+	if _, err := s.PutEvents(context.Background(), b); err == nil || len(q) != 0 {
+		t.Fatalf("PutEvents of an event without an eventId: err %v, %d messages enqueued; want an error and none", err, len(q))
+	}
+	if err := server.AssignEventIDs(b.Request); err != nil {
+		t.Fatal(err)
+	}
 	res, err := s.PutEvents(context.Background(), b)
 	if err != nil {
 		t.Fatal(err)
@@ -101,8 +110,8 @@ func TestPutEventsAssignsIDsBeforeEnqueueing(t *testing.T) {
 		t.Fatal(err)
 	}
 	ids := []string{*got.Request.EventList[0].EventID, *got.Request.EventList[1].EventID}
-	if len(ids[0]) != 36 || !strings.HasPrefix(ids[0][14:], "7") || ids[1] != "mine" {
-		t.Errorf("enqueued eventIds %q, want a UUIDv7 and \"mine\"", ids)
+	if ids[0] != *b.Request.EventList[0].EventID || ids[1] != "mine" {
+		t.Errorf("enqueued eventIds %q, want %q and \"mine\"", ids, *b.Request.EventList[0].EventID)
 	}
 }
 

@@ -14,9 +14,10 @@ import (
 
 // fakeClock is a Clock whose time moves only when a test calls Advance.
 type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
+	mu      sync.Mutex
+	now     time.Time
+	timers  []*fakeTimer
+	running sync.WaitGroup // functions Advance started
 }
 
 type fakeTimer struct {
@@ -69,10 +70,17 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.timers = keep
 	c.mu.Unlock()
 	sort.Slice(due, func(i, j int) bool { return due[i].at.Before(due[j].at) })
+	c.running.Add(len(due))
 	for _, t := range due {
-		go t.f()
+		go func() {
+			defer c.running.Done()
+			t.f()
+		}()
 	}
 }
+
+// wait returns once every function Advance started has returned.
+func (c *fakeClock) wait() { c.running.Wait() }
 
 // Pending returns how many timers wait to fire.
 func (c *fakeClock) Pending() int {
@@ -131,14 +139,20 @@ func (f *fakeTransport) waitSend(t *testing.T) event.Request {
 	}
 }
 
-// expectNoSend fails if a request is sent within a short while. Background
-// flushes start on a goroutine, so silence can only be observed this way.
-func (f *fakeTransport) expectNoSend(t *testing.T) {
+// expectNoSend fails if tk has sent a request, or has started what would
+// send one: it waits until the timer functions the fake clock fired have
+// returned and every flush they or Track started is over. After that
+// nothing is sent until the test tracks, flushes or moves the clock.
+func (f *fakeTransport) expectNoSend(t *testing.T, tk *Tracker) {
 	t.Helper()
+	if c, ok := tk.clock.(*fakeClock); ok {
+		c.wait()
+	}
+	settle(t, tk)
 	select {
 	case r := <-f.sent:
 		t.Fatalf("unexpected request with %d events", len(r.EventList))
-	case <-time.After(50 * time.Millisecond):
+	default:
 	}
 }
 

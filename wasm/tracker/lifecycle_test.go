@@ -60,9 +60,9 @@ func TestConsentPendingThenGranted(t *testing.T) {
 	tk := newTracker(t, Config{Store: st, Consent: ConsentPending, BatchSize: 2}, tr, clk)
 	mustTrack(t, tk, "A")
 	mustTrack(t, tk, "B") // a full batch, but no consent yet
-	tr.expectNoSend(t)
+	tr.expectNoSend(t, tk)
 	clk.Advance(time.Hour)
-	tr.expectNoSend(t)
+	tr.expectNoSend(t, tk)
 	if res := tk.Flush(context.Background()); res != (Result{}) {
 		t.Errorf("flush without consent = %+v", res)
 	}
@@ -97,7 +97,7 @@ func TestConsentDeniedDiscards(t *testing.T) {
 		t.Errorf("notices %s, deleted %v", heard.kinds(), st.deleted)
 	}
 	tk.Flush(context.Background())
-	tr.expectNoSend(t)
+	tr.expectNoSend(t, tk)
 	// Granting later (opting in) tracks again.
 	tk.SetConsent(ConsentGranted)
 	mustTrack(t, tk, "C")

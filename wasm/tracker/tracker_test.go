@@ -195,7 +195,7 @@ func TestSizeFlush(t *testing.T) {
 			for i := 0; i < tt.batch-1; i++ {
 				mustTrack(t, tk, "E")
 			}
-			tr.expectNoSend(t)
+			tr.expectNoSend(t, tk)
 			mustTrack(t, tk, "E")
 			req := tr.waitSend(t)
 			settle(t, tk)
@@ -226,7 +226,7 @@ func TestIntervalFlush(t *testing.T) {
 	clk.Advance(time.Second)
 	mustTrack(t, tk, "B")
 	clk.Advance(999 * time.Millisecond)
-	tr.expectNoSend(t)
+	tr.expectNoSend(t, tk)
 	clk.Advance(time.Millisecond) // 2 s after the first event
 	req := tr.waitSend(t)
 	settle(t, tk)
@@ -254,7 +254,7 @@ func TestRequestsNeverMixSessionsOrUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustTrack(t, tk, "alice1")
-	tr.expectNoSend(t)
+	tr.expectNoSend(t, tk)
 	mustTrack(t, tk, "alice2") // three queued: a background flush starts
 	first := tr.waitSend(t)
 	second := tr.waitSend(t)
@@ -335,13 +335,13 @@ func TestRetryableFailureKeepsEventsInOrder(t *testing.T) {
 				t.Errorf("failed flush = %+v", res)
 			}
 			tr.waitSend(t) // only A's request was tried; B's waits behind it
-			tr.expectNoSend(t)
+			tr.expectNoSend(t, tk)
 			if s := tk.Stats(); s != (Stats{Queued: 2, Failed: 1, Retries: 1}) {
 				t.Errorf("stats after failure = %+v", s)
 			}
 			// A full batch does not hammer a failing collector...
 			mustTrack(t, tk, "C")
-			tr.expectNoSend(t)
+			tr.expectNoSend(t, tk)
 			// ...the interval timer retries, and the order holds.
 			clk.Advance(DefaultFlushInterval)
 			var got []string

@@ -7,10 +7,12 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -228,6 +230,38 @@ func (c *Collector) WaitForEvents(ctx context.Context, trackingID string, n int,
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Duplicates is how many events the collector has dropped as duplicates
+// of ones it already stored since it started, from its /metrics: the
+// store keeps an eventId once whatever arrives, so an event sent twice
+// shows here and nowhere else.
+func (c *Collector) Duplicates(ctx context.Context) int {
+	c.t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL+"/metrics", nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req) // an http:// collector: no test CA needed
+	if err != nil {
+		c.t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		c.t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
+	}
+	m := duplicatesLine.FindSubmatch(body)
+	if m == nil {
+		c.t.Fatalf("/metrics has no duplicate counter:\n%s", body)
+	}
+	n, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return int(n)
+}
+
+var duplicatesLine = regexp.MustCompile(`(?m)^tracklet_events_total\{result="duplicate"\} (\S+)$`)
 
 // SyncBuffer collects a process's output from two goroutines (stdout and
 // stderr), for tests that start other processes too.

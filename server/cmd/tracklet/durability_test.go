@@ -28,7 +28,8 @@ func TestKill9KeepsEveryAcknowledgedEvent(t *testing.T) {
 		stop    = make(chan struct{})
 		client  = &http.Client{Timeout: 5 * time.Second}
 		killed  = make(chan struct{})
-		minLoad = 200 // requests acknowledged before the kill
+		minLoad = 200                 // requests acknowledged before the kill
+		loaded  = make(chan struct{}) // closed at the minLoad-th
 	)
 	for g := range 16 {
 		wg.Add(1)
@@ -64,23 +65,20 @@ func TestKill9KeepsEveryAcknowledgedEvent(t *testing.T) {
 				if resp.StatusCode == 200 {
 					mu.Lock()
 					acked[reqID] = true
+					if len(acked) == minLoad {
+						close(loaded)
+					}
 					mu.Unlock()
 				}
 			}
 		}()
 	}
-	// Kill mid-load, once a good number of requests went through.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		mu.Lock()
-		n := len(acked)
-		mu.Unlock()
-		if n >= minLoad || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
+	// Kill mid-load, once a good number of requests went through: the 16
+	// senders keep as many requests in flight.
+	select {
+	case <-loaded:
+	case <-time.After(20 * time.Second):
 	}
-	time.Sleep(100 * time.Millisecond)
 	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,9 @@ func seedEvents(t *testing.T, path string, sentAtMs ...int64) string {
 	for _, ms := range sentAtMs {
 		req := &event.Request{TrackingID: tr.ID, SessionID: "s", EventList: []event.Event{
 			{EventType: fmt.Sprint("at", ms), SentAt: event.Timestamp(float64(ms) / 1000)}}}
+		if err := server.AssignEventIDs(req); err != nil { // as the handler does
+			t.Fatal(err)
+		}
 		if _, err := db.PutEvents(ctx, &server.Batch{Request: req, ReceivedAt: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
@@ -149,6 +152,9 @@ func TestExportPersonalize(t *testing.T) {
 		{EventType: "Rate", ItemID: event.String("m1"), SentAt: 1714979289.5, Properties: event.String(`{"genre":"noir","numberOfRatings":"12"}`)},
 		{EventType: "Impression", SentAt: 1714979290, Impression: []string{"m1", "m2"}},
 	}}
+	if err := server.AssignEventIDs(req); err != nil { // as the handler does
+		t.Fatal(err)
+	}
 	if _, err := store.PutEvents(ctx, &server.Batch{Request: req, ReceivedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}

@@ -174,21 +174,31 @@ func (l *logWatch) String() string {
 // parts, and returns it.
 func (c *collector) waitLog(t *testing.T, timeout time.Duration, parts ...string) string {
 	t.Helper()
+	return c.waitLogN(t, timeout, 1, parts...)
+}
+
+// waitLogN waits until the collector has logged n lines containing all of
+// parts, and returns the n-th.
+func (c *collector) waitLogN(t *testing.T, timeout time.Duration, n int, parts ...string) string {
+	t.Helper()
 	deadline := time.After(timeout)
 	for {
+		seen := 0
 		for line := range strings.Lines(c.log.String()) {
 			all := true
 			for _, p := range parts {
 				all = all && strings.Contains(line, p)
 			}
 			if all {
-				return line
+				if seen++; seen == n {
+					return line
+				}
 			}
 		}
 		select {
 		case <-c.log.grew:
 		case <-deadline:
-			t.Fatalf("the collector logged no line with %q within %v:\n%s", parts, timeout, c.log)
+			t.Fatalf("the collector logged %d of %d lines with %q within %v:\n%s", seen, n, parts, timeout, c.log)
 		}
 	}
 }

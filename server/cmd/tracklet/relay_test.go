@@ -148,8 +148,11 @@ func TestRelayToSigV4Collector(t *testing.T) {
 	// nothing of this machine's own AWS setup.
 	env := append(keys, "AWS_CONFIG_FILE="+filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "none"),
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_PROFILE=", "AWS_SESSION_TOKEN=")
+	// At debug level A logs "relay: caught up" each time its relay has
+	// sent all there is (relayIdle waits for that line).
 	aArgs := []string{"--db", aDB, "--admin-token", token, "--relay-poll", "20ms", "--relay-backoff", "5ms",
-		"--relay-backoff-max", "50ms", "--rate-limit-ip", "0", "--rate-limit-tracker", "0", "--access-log=false"}
+		"--relay-backoff-max", "50ms", "--rate-limit-ip", "0", "--rate-limit-tracker", "0", "--access-log=false",
+		"--log-level", "debug"}
 	a := startCollectorEnv(t, env, aArgs...)
 
 	// 200 events in 40 requests over 20 sessions, half with a userId, and
@@ -207,15 +210,20 @@ func TestRelayToSigV4Collector(t *testing.T) {
 	close(g.release)
 	a = startCollectorEnv(t, env, aArgs...)
 
-	// Wait until B holds every event but the large one.
-	deadline := time.Now().Add(60 * time.Second)
+	// Wait until B holds every event but the large one. The gate signals
+	// after each answer of B's, and keeps one signal while nobody waits:
+	// an answer given before a look at B's stats shows in them, one given
+	// after leaves a signal.
+	deadline := time.After(60 * time.Second)
+wait:
 	for {
-		if n, _ := adminStats(t, b.url, token, bID); n >= int64(len(want)) || time.Now().After(deadline) {
+		if n, _ := adminStats(t, b.url, token, bID); n >= int64(len(want)) {
 			break
 		}
 		select {
 		case <-g.answered:
-		case <-time.After(time.Second): // B may have answered before we looked
+		case <-deadline:
+			break wait
 		}
 	}
 	events, duplicates := adminStats(t, b.url, token, bID)
@@ -247,7 +255,7 @@ func TestRelayToSigV4Collector(t *testing.T) {
 	}
 
 	// A recorded the refusal, and moves on without sending it again.
-	waitRelayIdle(t, aDB, aID)
+	relayIdle(t, a, aID, 1) // the restarted A's first backlog: all of it
 	status := mustTracklet(t, "relay", "status", "--db", aDB)
 	for _, s := range []string{"413", "PayloadTooLargeException", "ev-fat", "idle"} {
 		if !strings.Contains(status, s) {
@@ -258,7 +266,7 @@ func TestRelayToSigV4Collector(t *testing.T) {
 	if r := post(t, a.url, fmt.Sprintf(`{"trackingId":%q,"sessionId":"late","eventList":[{"eventId":"ev-late","eventType":"View","sentAt":1714979289.123}]}`, aID)); r.StatusCode != 200 {
 		t.Fatalf("post late: %d", r.StatusCode)
 	}
-	waitRelayIdle(t, aDB, aID)
+	relayIdle(t, a, aID, 2) // its second: ev-late
 	if n := g.sentWith("ev-fat"); n != fatSends {
 		t.Errorf("the refused event was sent again: %d times, then %d", fatSends, n)
 	}
@@ -276,28 +284,10 @@ func TestRelayToSigV4Collector(t *testing.T) {
 	}
 }
 
-// waitRelayIdle waits until trackingID's relay has nothing pending.
-func waitRelayIdle(t *testing.T, dbPath, trackingID string) {
+// relayIdle waits until collector c has logged the n-th time that the
+// relay of trackingID caught up: sent, or recorded as refused, every event
+// stored when it last looked.
+func relayIdle(t *testing.T, c *collector, trackingID string, n int) {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), dbPath, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		sts, err := db.RelayStatus(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range sts {
-			if s.TrackingID == trackingID && s.Pending == 0 {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("relay of %s still has events pending: %+v", trackingID, sts)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	c.waitLogN(t, 30*time.Second, n, `"msg":"relay: caught up"`, trackingID)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/tracklet/tracklet/server/relay"
 	"github.com/tracklet/tracklet/server/sigv4"
 	"github.com/tracklet/tracklet/server/sqlite"
+	"github.com/tracklet/tracklet/server/token"
 	"github.com/tracklet/tracklet/web"
 )
 
@@ -80,7 +81,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if *memory && *adminToken == "" {
-		*adminToken = sqlite.NewTrackingID()[3:] + sqlite.NewTrackingID()[3:]
+		*adminToken = token.NewAdminToken()
 		fmt.Fprintf(stdout, "Admin token: %s\n", *adminToken)
 	}
 	var level slog.Level

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tracklet/tracklet/server"
 	"github.com/tracklet/tracklet/server/sqlite"
+	"github.com/tracklet/tracklet/server/token"
 )
 
 func tracker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -142,7 +143,7 @@ func trackerSigV4(ctx context.Context, fs *flag.FlagSet, dbPath *string, args []
 	case (*keyID == "") != (*secret == ""):
 		return errors.New("tracker sigv4: give both --access-key-id and --secret-access-key, or neither to generate them")
 	case *keyID == "":
-		key = sqlite.NewAccessKey()
+		key = token.NewAccessKey()
 	default:
 		if key, err = server.NewAccessKey(*keyID, *secret); err != nil {
 			return fmt.Errorf("tracker sigv4: %w", err)

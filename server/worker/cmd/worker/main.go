@@ -33,11 +33,11 @@ import (
 	"github.com/syumai/workers/cloudflare/r2"
 
 	"github.com/tracklet/tracklet/server"
+	"github.com/tracklet/tracklet/server/d1"
 	"github.com/tracklet/tracklet/server/export"
 	trackhttp "github.com/tracklet/tracklet/server/http"
 	"github.com/tracklet/tracklet/server/worker"
 	"github.com/tracklet/tracklet/server/worker/archive"
-	"github.com/tracklet/tracklet/server/worker/d1"
 	"github.com/tracklet/tracklet/server/worker/isolate"
 )
 

@@ -2,26 +2,27 @@
 // with the same tables as package sqlite (D1 is SQLite), so that tools and
 // queries work on either.
 //
-// It speaks plain database/sql: in the worker the *sql.DB comes from
-// syumai/workers' D1 driver, in native tests from modernc.org/sqlite with
-// the same migrations applied. The D1 driver has no transactions and D1
+// It is a sibling of package sqlite behind the interfaces of package server,
+// and runs the same SQL (package sqlstore). It speaks plain database/sql: in
+// the Worker (server/worker) the *sql.DB comes from syumai/workers' D1
+// driver, in native tests from modernc.org/sqlite with the same migrations
+// applied. The D1 driver has no transactions and D1
 // allows at most 100 bound variables per statement, so nothing here needs
-// a transaction and a queue batch goes in as one JSON parameter; writes
-// are idempotent besides (see Insert).
+// a transaction and a queue batch goes in as one JSON parameter
+// (sqlstore.InsertJSONSQL, the one INSERT of package sqlite fed from JSON);
+// writes are idempotent besides (see Insert).
 package d1
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"iter"
-	"strings"
 	"time"
 
 	"github.com/tracklet/tracklet/server"
 	"github.com/tracklet/tracklet/server/sqlstore"
+	"github.com/tracklet/tracklet/server/token"
 )
 
 // MaxVariables is D1's limit on bound parameters in one statement.
@@ -34,27 +35,9 @@ const MaxVariables = 100
 // invocation.
 const MaxStatementJSON = 1_000_000
 
-// insertJSONSQL inserts the rows of a JSON array of arrays, each holding an
-// event's values in sqlstore.EventColumns' order, in array order, skipping
-// an event whose (tracking_id, event_id) is stored already. One bound
-// variable whatever the row count: D1's 100-variable limit would otherwise
-// cut a queue batch into a statement per 7 events.
-var insertJSONSQL = func() string {
-	var cols strings.Builder
-	for i := range sqlstore.ColumnsPerEvent {
-		if i > 0 {
-			cols.WriteString(", ")
-		}
-		fmt.Fprintf(&cols, "json_extract(value, '$[%d]')", i)
-	}
-	// "WHERE true": see sqlstore.InsertRequestSQL.
-	return "INSERT INTO events (" + sqlstore.EventColumns + ") SELECT " + cols.String() +
-		" FROM json_each(?) WHERE true ON CONFLICT (tracking_id, event_id) DO NOTHING"
-}()
-
-// DB is a Tracklet database on D1. It implements server.Store's reads
-// (Tracker, OriginAllowed), server.EventReader, and Insert for the queue
-// consumer. Its methods are safe for concurrent use.
+// DB is a Tracklet database on D1. It implements server.Store and
+// server.Admin, and Insert for the queue consumer. Its methods are safe for
+// concurrent use.
 type DB struct {
 	// MaxRejected and MaxRejectedBytes bound the rejected table in rows
 	// and bytes; 0 means server.DefaultMaxRejected and
@@ -67,7 +50,8 @@ type DB struct {
 }
 
 // New returns a DB on db, whose schema the migrations in
-// server/worker/migrations have created.
+// server/sqlite/migrations have created (wrangler.jsonc's migrations_dir
+// points there).
 func New(db *sql.DB) *DB {
 	return &DB{db: db, now: time.Now}
 }
@@ -82,13 +66,11 @@ func (db *DB) OriginAllowed(ctx context.Context, origin string) (bool, error) {
 	return sqlstore.OriginAllowed(ctx, db.db, origin)
 }
 
-// CreateTracker stores a new tracker with the given id, name and allowed
-// origins (normalised; none allows every origin).
-func (db *DB) CreateTracker(ctx context.Context, id, name string, origins []string) (*server.Tracker, error) {
-	if id == "" || strings.TrimSpace(name) == "" {
-		return nil, errors.New("a tracker needs an id and a name")
-	}
-	t, err := sqlstore.NewTracker(id, name, origins, db.now())
+// CreateTracker stores a new tracker with the given name and allowed
+// origins (normalised; none allows every origin) and a fresh trackingId
+// (token.NewTrackingID), and returns it, as package sqlite does.
+func (db *DB) CreateTracker(ctx context.Context, name string, origins []string) (*server.Tracker, error) {
+	t, err := sqlstore.NewTracker(token.NewTrackingID(), name, origins, db.now())
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +78,20 @@ func (db *DB) CreateTracker(ctx context.Context, id, name string, origins []stri
 		return nil, err
 	}
 	return t, nil
+}
+
+// SetTrackerDisabled disables (or re-enables) a tracker: a disabled
+// tracker's events are refused as if it did not exist.
+func (db *DB) SetTrackerDisabled(ctx context.Context, id string, disabled bool) error {
+	return sqlstore.SetTrackerDisabled(ctx, db.db, id, disabled)
+}
+
+// PutEvents stores b at once, in one statement: the Worker enqueues
+// batches instead (server/worker.Store) and its consumer calls Insert;
+// this is server.Store's write for callers without a queue.
+func (db *DB) PutEvents(ctx context.Context, b *server.Batch) (server.PutResult, error) {
+	res, err := db.Insert(ctx, []*server.Batch{b})
+	return res.PutResult, err
 }
 
 // InsertResult is what Insert did.
@@ -121,16 +117,13 @@ type InsertResult struct {
 func (db *DB) Insert(ctx context.Context, batches []*server.Batch) (InsertResult, error) {
 	var (
 		res  InsertResult
-		rows = 0
-		buf  = []byte{'['}
-		args []any
+		rows sqlstore.Rows
 	)
 	flush := func() error {
-		if rows == 0 {
+		if rows.Len() == 0 {
 			return nil
 		}
-		buf = append(buf, ']')
-		r, err := db.db.ExecContext(ctx, insertJSONSQL, string(buf))
+		r, err := db.db.ExecContext(ctx, sqlstore.InsertJSONSQL, rows.Param())
 		res.Statements++
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
@@ -140,30 +133,22 @@ func (db *DB) Insert(ctx context.Context, batches []*server.Batch) (InsertResult
 			return fmt.Errorf("insert events: %w", err)
 		}
 		res.Accepted += int(n)
-		res.Duplicates += rows - int(n)
-		buf, rows = buf[:1], 0
+		res.Duplicates += rows.Len() - int(n)
+		rows.Reset()
 		return nil
 	}
 	for _, b := range batches {
 		for i := range b.Request.EventList {
-			var err error
-			if args, err = sqlstore.AppendEventArgs(args[:0], b, &b.Request.EventList[i]); err != nil {
+			row, err := rows.Encode(b, &b.Request.EventList[i])
+			if err != nil {
 				return res, err
 			}
-			row, err := json.Marshal(args)
-			if err != nil {
-				return res, fmt.Errorf("insert events: %w", err)
-			}
-			if rows > 0 && len(buf)+1+len(row)+1 > MaxStatementJSON {
+			if rows.Len() > 0 && rows.SizeWith(row) > MaxStatementJSON {
 				if err := flush(); err != nil {
 					return res, err
 				}
 			}
-			if rows > 0 {
-				buf = append(buf, ',')
-			}
-			buf = append(buf, row...)
-			rows++
+			rows.Add(row)
 		}
 	}
 	return res, flush()

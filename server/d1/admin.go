@@ -7,7 +7,10 @@ import (
 	"github.com/tracklet/tracklet/server/sqlstore"
 )
 
-var _ server.Admin = (*DB)(nil)
+var (
+	_ server.Store = (*DB)(nil)
+	_ server.Admin = (*DB)(nil)
+)
 
 // DeleteEvents deletes the events of trackingID (every event if it is
 // empty) and returns how many there were, for resetting a test database.

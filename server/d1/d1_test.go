@@ -18,8 +18,9 @@ import (
 
 	"github.com/tracklet/tracklet/event"
 	"github.com/tracklet/tracklet/server"
+	"github.com/tracklet/tracklet/server/d1"
+	"github.com/tracklet/tracklet/server/internal/storetest"
 	"github.com/tracklet/tracklet/server/sqlite"
-	"github.com/tracklet/tracklet/server/worker/d1"
 )
 
 // sqliteLimitVariableNumber is SQLITE_LIMIT_VARIABLE_NUMBER.
@@ -46,7 +47,7 @@ func openD1(t testing.TB) *sql.DB {
 		t.Fatal(err)
 	}
 	conn.Close()
-	files, err := filepath.Glob("../../sqlite/migrations/*.sql")
+	files, err := filepath.Glob("../sqlite/migrations/*.sql")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no migrations: %v", err)
 	}
@@ -174,27 +175,9 @@ func orNone(s string) string {
 	return s
 }
 
-// batch builds a validated request of n events, with eventIds
-// prefix-0..prefix-(n-1), received at received.
-func batch(t testing.TB, tid, prefix string, n int, received time.Time) *server.Batch {
-	t.Helper()
-	var evs []string
-	for i := range n {
-		evs = append(evs, fmt.Sprintf(`{"eventId":"%s-%d","eventType":"View","sentAt":%d.%03d,"itemId":"item%d",
-			"eventValue":%d.5,"impression":["a","b"],"recommendationId":"r1",
-			"metricAttribution":{"eventAttributionSource":"email"},"properties":"{\"numberOfRatings\":\"%d\"}"}`,
-			prefix, i, received.Unix()-10, i, i, i, i))
-	}
-	body := fmt.Sprintf(`{"trackingId":%q,"sessionId":"s1","userId":"u1","eventList":[%s]}`, tid, strings.Join(evs, ","))
-	req, err := event.DecodeRequest([]byte(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := req.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	return &server.Batch{Request: req, ReceivedAt: received, ClientSentAt: received.Add(-3 * time.Second)}
-}
+// batch is storetest.Batch: n events prefix-0..prefix-(n-1) with every
+// member set, received at received.
+var batch = storetest.Batch
 
 func count(t *testing.T, db *sql.DB) int {
 	t.Helper()
@@ -393,34 +376,15 @@ func dump(t *testing.T, db *sql.DB) []string {
 	return out
 }
 
-func TestTrackers(t *testing.T) {
-	ctx := context.Background()
-	db := d1.New(openD1(t))
-	if _, err := db.Tracker(ctx, "tk_missing"); err != server.ErrTrackerNotFound {
-		t.Errorf("missing tracker: err = %v, want ErrTrackerNotFound", err)
-	}
-	if _, err := db.CreateTracker(ctx, "tk_shop", "Shop", []string{"https://Shop.example/"}); err != nil {
-		t.Fatal(err)
-	}
-	tr, err := db.Tracker(ctx, "tk_shop")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tr.Name != "Shop" || !slices.Equal(tr.Origins, []string{"https://shop.example"}) || tr.Disabled {
-		t.Errorf("Tracker = %+v", tr)
-	}
-	for origin, want := range map[string]bool{"https://shop.example": true, "https://SHOP.example": true, "https://evil.example": false} {
-		ok, err := db.OriginAllowed(ctx, origin)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok != want {
-			t.Errorf("OriginAllowed(%q) = %v, want %v", origin, ok, want)
-		}
-	}
-	if _, err := db.CreateTracker(ctx, "tk_bad", "Bad", []string{"shop.example/path"}); err == nil {
-		t.Error("a tracker with origin shop.example/path was created")
-	}
+// TestStore runs the storage suite that every backend runs, on a SQLite
+// file with D1's variable limit.
+func TestStore(t *testing.T) {
+	storetest.Run(t, storetest.Backend{
+		Open: func(t testing.TB) storetest.Store { return d1.New(openD1(t)) },
+		Reject: func(ctx context.Context, s storetest.Store, r *server.Rejection) error {
+			return s.(*d1.DB).InsertRejected(ctx, r)
+		},
+	})
 }
 
 func TestRejectedIsBounded(t *testing.T) {
@@ -551,7 +515,8 @@ func TestAdminMatchesSQLite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := worker.CreateTracker(ctx, tr.ID, tr.Name, origins); err != nil {
+		wtr, err := worker.CreateTracker(ctx, tr.Name, origins)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if i == 0 {
@@ -560,12 +525,11 @@ func TestAdminMatchesSQLite(t *testing.T) {
 		if _, err := native.PutEvents(ctx, batch(t, tr.ID, "x", 3, now)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := worker.Insert(ctx, []*server.Batch{batch(t, tr.ID, "x", 3, now)}); err != nil {
+		if _, err := worker.Insert(ctx, []*server.Batch{batch(t, wtr.ID, "x", 3, now)}); err != nil {
 			t.Fatal(err)
 		}
-		r := &server.Rejection{ReceivedAt: now, TrackingID: tr.ID, Status: 403, Reason: "origin", Body: "{}"}
-		native.RecordRejected(r)
-		if err := worker.InsertRejected(ctx, r); err != nil {
+		native.RecordRejected(&server.Rejection{ReceivedAt: now, TrackingID: tr.ID, Status: 403, Reason: "origin", Body: "{}"})
+		if err := worker.InsertRejected(ctx, &server.Rejection{ReceivedAt: now, TrackingID: wtr.ID, Status: 403, Reason: "origin", Body: "{}"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -582,9 +546,13 @@ func TestAdminMatchesSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ids := make([]string, len(got))
 	for i := range want {
-		// CreatedAt comes from each store's clock.
+		// CreatedAt comes from each store's clock, the trackingId from
+		// token.NewTrackingID.
 		want[i].CreatedAt, got[i].CreatedAt = time.Time{}, time.Time{}
+		ids[i] = got[i].ID
+		want[i].ID, got[i].ID = "", ""
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Stats:\n d1:     %+v\n sqlite: %+v", got, want)
@@ -593,7 +561,7 @@ func TestAdminMatchesSQLite(t *testing.T) {
 		t.Errorf("sqlite Stats %+v: the test's data did not arrive", want[1])
 	}
 
-	for _, tid := range []string{want[1].ID, ""} {
+	for _, tid := range []string{ids[1], ""} {
 		n, err := worker.DeleteEvents(ctx, tid)
 		if err != nil {
 			t.Fatal(err)
