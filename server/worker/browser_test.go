@@ -59,7 +59,7 @@ func TestBrowserDeliversToWorker(t *testing.T) {
 	if got.ID == "" || got.Flush["sent"] != 1 {
 		t.Fatalf("track+flush in the page gave %+v, want an eventId and 1 sent", got)
 	}
-	w.consumed(t, 1, 20*time.Second)
+	w.storedOnce(t, 20*time.Second)
 	rows := w.query(ctx, "SELECT event_id, event_type, item_id, event_value, properties FROM events WHERE tracking_id = '"+tid+"'")
 	if len(rows) != 1 || rows[0]["event_id"] != got.ID || rows[0]["event_type"] != "MovieRating" ||
 		rows[0]["item_id"] != "movie2" || rows[0]["event_value"] != 4.5 || rows[0]["properties"] != `{"numberOfRatings":"12"}` {

@@ -88,13 +88,7 @@ func (w *devWorker) consumed(t testing.TB, n int, timeout time.Duration) (accept
 	deadline := time.Now().Add(timeout)
 	for {
 		msgs := 0
-		accepted, duplicates = 0, 0
-		for _, m := range consumerLine.FindAllStringSubmatch(w.Output(), -1) {
-			a, _ := strconv.Atoi(m[1])
-			b, _ := strconv.Atoi(m[2])
-			c, _ := strconv.Atoi(m[3])
-			msgs, accepted, duplicates = msgs+a, accepted+b, duplicates+c
-		}
+		msgs, accepted, duplicates = w.consumerCounts()
 		if msgs >= n {
 			if msgs > n {
 				t.Errorf("the consumer stored %d messages, want %d", msgs, n)
@@ -105,6 +99,40 @@ func (w *devWorker) consumed(t testing.TB, n int, timeout time.Duration) (accept
 			t.Fatalf("the consumer stored %d of %d messages within %v; wrangler output:\n%s", msgs, n, timeout, w.Output())
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// consumerCounts sums the consumer's log lines: messages, events
+// accepted and events dropped as duplicates.
+func (w *devWorker) consumerCounts() (msgs, accepted, duplicates int) {
+	for _, m := range consumerLine.FindAllStringSubmatch(w.Output(), -1) {
+		a, _ := strconv.Atoi(m[1])
+		b, _ := strconv.Atoi(m[2])
+		c, _ := strconv.Atoi(m[3])
+		msgs, accepted, duplicates = msgs+a, accepted+b, duplicates+c
+	}
+	return msgs, accepted, duplicates
+}
+
+// storedOnce waits until the consumer has accepted one event, and fails if
+// it accepted more. A browser may send an event twice (a request it gave up
+// on a slow, loaded machine and retried): the second copy is a duplicate,
+// not a second event.
+func (w *devWorker) storedOnce(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		_, accepted, _ := w.consumerCounts()
+		if accepted >= 1 {
+			if accepted > 1 {
+				t.Errorf("the consumer accepted %d events, want 1", accepted)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the consumer accepted no event within %v; wrangler output:\n%s", timeout, w.Output())
+		}
+		time.Sleep(100 * time.Millisecond) // a bounded poll of the worker's log
 	}
 }
 
