@@ -954,12 +954,15 @@
   // afterLoad waits for the load event and then for an idle moment, so the
   // tracker's download and compile never compete with the page's own.
   function afterLoad(f) {
-    function idle() {
-      if (w.requestIdleCallback) w.requestIdleCallback(function () { f(); }, { timeout: 2000 });
-      else setT(f, 0);
-    }
-    if (d.readyState === "complete") idle();
-    else listen(w, "load", idle, { once: true });
+    function later() { idle(f, 2000); }
+    if (d.readyState === "complete") later();
+    else listen(w, "load", later, { once: true });
+  }
+
+  // idle runs f at the page's next idle moment, or after timeout ms.
+  function idle(f, timeout) {
+    if (w.requestIdleCallback) w.requestIdleCallback(function () { f(); }, { timeout: timeout });
+    else setT(f, 0);
   }
 
   function loadScript(src, done, fail) {
@@ -1098,14 +1101,10 @@
           finish();
         }, finish);
       }
-      function idle(f) {
-        if (w.requestIdleCallback) w.requestIdleCallback(function () { f(); }, { timeout: 2000 });
-        else setT(f, 0);
-      }
       idle(function () {
-        if (w.Go) idle(instantiate);
-        else loadScript(glueURL, function () { idle(instantiate); }, finish);
-      });
+        if (w.Go) idle(instantiate, 2000);
+        else loadScript(glueURL, function () { idle(instantiate, 2000); }, finish);
+      }, 2000);
     });
     wk.postMessage({ k: "start", config: workerConfig(), wasm: wasmURL, glue: glueURL, snapshot: snapshot() });
   }
@@ -1155,8 +1154,7 @@
       for (var i = 0; i < ops.length; i++) {
         if (!idleOps) {
           idleOps = O.create(null);
-          if (w.requestIdleCallback) w.requestIdleCallback(function () { writeIdle(wk); }, { timeout: 1000 });
-          else setT(function () { writeIdle(wk); }, 0);
+          idle(function () { writeIdle(wk); }, 1000);
         }
         idleOps[ops[i][0]] = ops[i][1];
       }
@@ -1259,7 +1257,7 @@
   // Worker: the same functions, answering from the mirror where they
   // answer at once.
   function proxy() {
-    function later(m) {
+    function forward(m) {
       return function () {
         var args = [];
         for (var i = 0; i < arguments.length; i++) push(args, arguments[i]);
@@ -1269,7 +1267,7 @@
     return {
       identify: function (id) { postCall("identify", [id], { user: session.user }); },
       reset: function (id) { resets++; postCall("reset", [id], {}); },
-      consent: later("consent"), optIn: later("optIn"), optOut: later("optOut"),
+      consent: forward("consent"), optIn: forward("optIn"), optOut: forward("optOut"),
       flush: function () {
         return new P(function (resolve, reject) { postCall("flush", [], { resolve: resolve, reject: reject }); });
       },
