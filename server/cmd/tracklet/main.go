@@ -7,8 +7,9 @@
 //	tracklet tracker disable|enable ID
 //	tracklet tracker sigv4 ID [--access-key-id K --secret-access-key S | --off]
 //	tracklet tracker relay ID --personalize-tracking-id P --region R [--endpoint URL] | --off
-//	tracklet relay status [--tracking-id T]
+//	tracklet relay status [--tracking-id T] [--refusals N]
 //	tracklet export --tracking-id T [--format ndjson|csv|personalize] [--since T] [--until T] [-o FILE]
+//	                [--columns KEY[:TYPE],...] [--schema FILE] [--event-types T,...]
 //	tracklet rejected [--tracking-id T] [--limit N] [--body]
 //	tracklet backup -o FILE
 //
