@@ -23,8 +23,9 @@ import (
 // refused when stale), `npm install` of the tarball into a fresh project,
 // an app that imports "tracklet" and its wasm (esbuild's file loader
 // copies it), bundled by esbuild, served from the site's own origin and
-// run in Chromium against a real collector. npm is required: without it
-// the test fails.
+// run in Chromium against a real collector; and its types as TypeScript
+// finds them by the package's name. npm and tsc are required: without
+// them the test fails.
 func TestNPMPackageInABundledApp(t *testing.T) {
 	pkg := browsertest.NPMDir(t)
 	npm, err := exec.LookPath("npm")
@@ -69,6 +70,7 @@ func TestNPMPackageInABundledApp(t *testing.T) {
 	app := filepath.Join(work, "app")
 	writeFile(t, filepath.Join(app, "package.json"), `{"name": "app", "private": true, "type": "module"}`)
 	run(app, "install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", filepath.Join(work, packed[0].Filename))
+	typecheck(t, app)
 	// The site's settings come from the page: the ports are the test's.
 	writeFile(t, filepath.Join(app, "main.js"), `import createTracker from "tracklet";
 import wasmUrl from "tracklet/tracklet.wasm";
@@ -124,6 +126,37 @@ window.result = (async () => {
 	rows := waitStored(t, ctx, collector, tid, []string{got.ID}, 5*time.Second)
 	if len(rows) == 1 && (rows[0].EventType != "Bundled" || rows[0].ItemID.String != "item-1" || !strings.Contains(rows[0].Properties.String, `"from":"npm"`)) {
 		t.Errorf("stored %+v", rows[0])
+	}
+}
+
+// typecheck compiles, with tsc in strict mode, a file of the app that
+// imports the installed package by its name: TypeScript must find the
+// types through the package's "exports" ("types" condition), and they
+// must take the npm package's own option, wasmUrl. tsc as in
+// js/types_test.go: $TSC (`make test` installs the pinned one) or on PATH,
+// and the test fails without it.
+func typecheck(t *testing.T, app string) {
+	t.Helper()
+	tsc := os.Getenv("TSC")
+	if tsc == "" {
+		p, err := exec.LookPath("tsc")
+		if err != nil {
+			t.Fatal("tsc not found: run `make test` (it installs TypeScript), or set $TSC")
+		}
+		tsc = p
+	}
+	writeFile(t, filepath.Join(app, "check.ts"), `import createTracker, { createTracker as named, type Tracker } from "tracklet";
+
+export const a: Promise<Tracker> = createTracker({ trackingId: "tid", endpoint: "https://c.example", wasmUrl: new URL("https://c.example/t.wasm") });
+export const b: Promise<Tracker> = named({ trackingId: "tid", wasmUrl: "/assets/tracklet.wasm" });
+// @ts-expect-error: trackingId is required
+export const c = createTracker({ wasmUrl: "/t.wasm" });
+`)
+	cmd := exec.Command(tsc, "--noEmit", "--strict", "--target", "es2022", "--module", "esnext",
+		"--moduleResolution", "bundler", "--lib", "es2022,dom", "check.ts")
+	cmd.Dir = app
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("tsc on the installed package: %v\n%s", err, out)
 	}
 }
 
