@@ -27,18 +27,26 @@ all: build
 build: wasm
 	$(GO) build -trimpath -o bin/tracklet ./server/cmd/tracklet
 
-# The build list of the browser files. ENTRIES keep their names (sites put
+# The build list of the browser files. ENTRIES are ES module sources
+# (js/src), bundled with what they import, and keep their names (sites put
 # them in their pages); every other file gets a content-hashed name, and
 # each source's string literal naming it ("tracklet.wasm") is rewritten to
 # that name. A file a source names must be here: web/cmd/assets refuses a
 # name that is not, and a hashed file that no source names.
-ENTRIES   := js/tracklet.js js/tracklet.mjs
+ENTRIES   := js/src/tracklet.js js/src/tracklet.mjs
 HASHED    := js/tracklet-sender.js $(GOWASM)/wasm_exec.js bin/wasm/tracklet.wasm
+# The npm package "tracklet", written by the same step: its module
+# (js/src/npm.mjs, with wasm_exec.js and the sender in it), the HASHED
+# files under their own names, and these as they are. Not under web/dist:
+# the collector does not serve it. `npm pack bin/npm` packs it.
+NPM       := bin/npm
+NPMFILES  := js/npm/package.json js/tracklet.d.ts js/tracklet.d.mts
 
 ## wasm: the browser module into web/dist, which the collector embeds
 # web/cmd/assets writes web/dist as the collector serves it: the hashed
 # files, the rewritten entries, their brotli and gzip forms, and the
-# manifest listing them (package server/assets). The stamp hashes the
+# manifest listing them (package server/assets), and the npm package in
+# $(NPM), which gets the same stamp (web/npm_test.go checks it). The stamp hashes the
 # sources as the build starts and is put in place once everything is built:
 # the browser tests (web/browsertest.CheckDist) fail on a web/dist older
 # than the tree instead of testing the old module. A dot file, so that
@@ -47,7 +55,9 @@ wasm:
 	@mkdir -p bin/wasm
 	$(GO) run ./web/cmd/stamp > $(DIST)/.sources.sha256.new
 	GOOS=js GOARCH=wasm $(GO) build $(WASMFLAGS) -o bin/wasm/tracklet.wasm ./wasm
-	$(GO) run ./web/cmd/assets -out $(DIST) $(addprefix -entry ,$(ENTRIES)) $(HASHED)
+	$(GO) run ./web/cmd/assets -out $(DIST) $(addprefix -entry ,$(ENTRIES)) \
+	  -npm $(NPM) -npm-entry js/src/npm.mjs $(addprefix -npm-file ,$(NPMFILES)) $(HASHED)
+	cp $(DIST)/.sources.sha256.new $(NPM)/.sources.sha256
 	mv $(DIST)/.sources.sha256.new $(DIST)/.sources.sha256
 
 ## wasm-size: each Go package's share of tracklet.wasm, from a build that

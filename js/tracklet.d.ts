@@ -89,8 +89,14 @@ export interface TrackerConfig {
    * collector on another origin) the module runs on the page, as with false.
    */
   worker?: boolean;
-  /** createTracker only: where wasm_exec.js and tracklet.wasm are (default: the module's directory). */
+  /** createTracker from the collector's tracklet.mjs only: where wasm_exec.js and tracklet.wasm are (default: the module's directory). */
   baseUrl?: string;
+  /**
+   * createTracker from the npm package "tracklet" only: the URL of tracklet.wasm, as the bundler copied it
+   * (esbuild: `import wasmUrl from "tracklet/tracklet.wasm"` with `--loader:.wasm=file`). Default:
+   * `new URL("./tracklet.wasm", import.meta.url)`. The package has no default endpoint: set `endpoint`.
+   */
+  wasmUrl?: string | URL;
 }
 
 export interface FlushResult {

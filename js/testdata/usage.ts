@@ -6,7 +6,7 @@ const config: TrackerConfig = {
   trackingId: "tid", endpoint: "https://c.example", batchSize: 10, flushInterval: 5000, maxQueue: 1000,
   maxAttempts: 10, maxAge: 86400000, retryBase: 1000, retryMax: 60000, maxInFlight: 4, sessionTimeout: 1800000,
   sessionId: "s", userId: "u", storage: true, maxStorageBytes: 524288, consent: "pending", respectGpc: true,
-  debug: false, compress: true, unload: true, baseUrl: "https://c.example/",
+  debug: false, compress: true, unload: true, baseUrl: "https://c.example/", wasmUrl: "/assets/tracklet-X.wasm",
 };
 
 async function main(): Promise<void> {

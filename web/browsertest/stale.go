@@ -56,10 +56,15 @@ func SourcesSum(root string) (string, error) {
 
 // CheckDist fails unless web/dist under root was built from the sources
 // now in the tree.
-func CheckDist(root string) error {
-	b, err := os.ReadFile(filepath.Join(root, "web", "dist", StampFile))
+func CheckDist(root string) error { return checkStamp(root, "web/dist") }
+
+// checkStamp fails unless dir (relative to root: web/dist, bin/npm, which
+// `make build` writes in one step) holds the StampFile of the sources now
+// in the tree.
+func checkStamp(root, dir string) error {
+	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(dir), StampFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("web/dist/%s is missing: run make build", StampFile)
+		return fmt.Errorf("%s/%s is missing: run make build", dir, StampFile)
 	}
 	if err != nil {
 		return err
@@ -69,7 +74,7 @@ func CheckDist(root string) error {
 		return err
 	}
 	if got := strings.TrimSpace(string(b)); got != want {
-		return fmt.Errorf("web/dist is stale: run make build (it was built from sources %.12s, the tree has %.12s)", got, want)
+		return fmt.Errorf("%s is stale: run make build (it was built from sources %.12s, the tree has %.12s)", dir, got, want)
 	}
 	return nil
 }
@@ -85,4 +90,18 @@ func DistDir(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return filepath.Join(root, "web", "dist")
+}
+
+// NPMDir returns the npm package directory `make build` writes, bin/npm,
+// after checking it is fresh (as web/dist: see CheckDist).
+func NPMDir(t testing.TB) string {
+	t.Helper()
+	root, err := moduleRoot()
+	if err == nil {
+		err = checkStamp(root, "bin/npm")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(root, "bin", "npm")
 }

@@ -23,7 +23,7 @@ func TestCheckDist(t *testing.T) {
 		}
 	}
 	for _, f := range []string{"go.mod", "go.sum", "event/event.go", "wasm/main.go", "wasm/tracker/flush.go",
-		"js/tracklet.js", "web/cmd/assets/main.go", "server/assets/build.go", "Makefile", "wasm/main_test.go", "js/testdata/usage.ts"} {
+		"js/src/calls.js", "js/npm/package.json", "web/cmd/assets/main.go", "server/assets/build.go", "Makefile", "wasm/main_test.go", "js/testdata/usage.ts"} {
 		write(f, "v1 of "+f)
 	}
 	write("web/dist/README.md", "")
@@ -49,7 +49,7 @@ func TestCheckDist(t *testing.T) {
 	if err := CheckDist(root); err != nil {
 		t.Fatalf("after editing only tests and the server: %v", err)
 	}
-	for _, src := range []string{"wasm/tracker/flush.go", "event/event.go", "js/tracklet.js", "go.sum", "wasm/new.go"} {
+	for _, src := range []string{"wasm/tracker/flush.go", "event/event.go", "js/src/calls.js", "js/npm/package.json", "go.sum", "wasm/new.go"} {
 		write(src, "v2 of "+src)
 		if err := CheckDist(root); err == nil || !strings.Contains(err.Error(), "web/dist is stale: run make build") {
 			t.Errorf("after editing %s: %v, want web/dist stale", src, err)

@@ -4,7 +4,7 @@
 // other rewritten to those names, brotli and gzip forms, and the manifest
 // that lists them all. It prints the sizes users download.
 //
-// Usage: go run ./web/cmd/assets -out DIR [-entry FILE]... FILE...
+// Usage: go run ./web/cmd/assets -out DIR [-entry FILE]... [-npm PKG -npm-entry FILE [-npm-file FILE]...] FILE...
 //
 //	go run ./web/cmd/assets -out DIR -static PUBLIC
 //
@@ -12,15 +12,19 @@
 // that compresses by itself, with a Cloudflare _headers file (the Worker's
 // static assets, server/worker/build.sh).
 //
-// Tracklet's own scripts (under js/) are minified with esbuild: the
-// sources keep the comments that explain them, and the page parses a
-// third of the bytes (the loader's synchronous part is what it pays
-// before its load event).
+// The entries (-entry: js/src/tracklet.js, js/src/tracklet.mjs) are ES
+// module sources that esbuild bundles with the modules they import: a
+// .js entry into one classic script (an IIFE, which is also the script of
+// the module's Worker), a .mjs entry into one ES module. They keep their
+// names, which sites put in their pages; every other FILE is named by some
+// source as a string literal ("tracklet.wasm"). Tracklet's own scripts
+// are minified with esbuild: the sources keep the comments that explain
+// them, and the page parses a third of the bytes (the loader's synchronous
+// part is what it pays before its load event). Files of DIR that the new
+// manifest does not list are removed, apart from README.md and dot files.
 //
-// The entries (-entry: tracklet.js, tracklet.mjs) keep their names, which
-// sites put in their pages; every other FILE is named by some source as a
-// string literal ("tracklet.wasm"). Files of DIR that the new manifest
-// does not list are removed, apart from README.md and dot files.
+// With -npm PKG, the same run writes the npm package "tracklet" into PKG
+// (see npm.go).
 package main
 
 import (
@@ -33,12 +37,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-
-	"github.com/evanw/esbuild/pkg/api"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/andybalholm/brotli"
+	"github.com/evanw/esbuild/pkg/api"
 
 	"github.com/tracklet/tracklet/server/assets"
 )
@@ -58,16 +61,19 @@ var encoders = []assets.Encoder{
 	}},
 }
 
-type entryFlags []string
+type listFlag []string
 
-func (e *entryFlags) String() string     { return strings.Join(*e, " ") }
-func (e *entryFlags) Set(v string) error { *e = append(*e, v); return nil }
+func (e *listFlag) String() string     { return strings.Join(*e, " ") }
+func (e *listFlag) Set(v string) error { *e = append(*e, v); return nil }
 
 func main() {
 	log.SetFlags(0)
 	out := flag.String("out", "", "the build directory (web/dist)")
-	var entries entryFlags
-	flag.Var(&entries, "entry", "a file that keeps its name (repeatable)")
+	var entries, npmFiles listFlag
+	flag.Var(&entries, "entry", "an entry module, bundled; it keeps its name (repeatable)")
+	npmDir := flag.String("npm", "", "also write the npm package into this directory")
+	npmEntry := flag.String("npm-entry", "", "the npm package's entry module (with -npm)")
+	flag.Var(&npmFiles, "npm-file", "a file the npm package holds as it is: package.json, types (repeatable)")
 	staticDir := flag.String("static", "", "instead of building, copy the build in -out to this directory for a static host")
 	flag.Parse()
 	if *staticDir != "" && *out != "" {
@@ -84,6 +90,14 @@ func main() {
 		log.Fatal(err)
 	}
 	printSizes(os.Stdout, m)
+	if *npmDir != "" {
+		if *npmEntry == "" {
+			log.Fatal("-npm needs -npm-entry")
+		}
+		if err := buildNPM(*npmDir, *npmEntry, npmFiles, flag.Args()); err != nil {
+			log.Fatal(err)
+		}
+	}
 }
 
 // build reads the entries and files, builds them (assets.Build) and
@@ -91,16 +105,12 @@ func main() {
 func build(dir string, entries, files []string) (*assets.Manifest, error) {
 	var sources []assets.Source
 	for _, p := range append(slices.Clone(entries), files...) {
-		data, err := os.ReadFile(p)
+		entry := slices.Contains(entries, p)
+		data, err := read(p, entry, nil)
 		if err != nil {
 			return nil, err
 		}
-		if ours(p) {
-			if data, err = minify(p, data); err != nil {
-				return nil, err
-			}
-		}
-		sources = append(sources, assets.Source{Name: filepath.Base(p), Data: data, Entry: slices.Contains(entries, p)})
+		sources = append(sources, assets.Source{Name: filepath.Base(p), Data: data, Entry: entry})
 	}
 	built, m, err := assets.Build(sources, encoders)
 	if err != nil {
@@ -188,35 +198,84 @@ func compress(raw []byte, newWriter func(io.Writer) (io.WriteCloser, error)) ([]
 
 func kb(n int64) string { return fmt.Sprintf("%.1f KB", float64(n)/1024) }
 
+// read returns the file at path as the build ships it: an entry bundled
+// (with plugins, which may resolve its imports), another of Tracklet's
+// own scripts minified, any other file (Go's wasm_exec.js, the module)
+// as it is.
+func read(path string, entry bool, plugins []api.Plugin) ([]byte, error) {
+	if entry {
+		return bundle(path, plugins)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil || !ours(path) {
+		return data, err
+	}
+	return minify(path, data)
+}
+
 // ours reports whether path is one of Tracklet's own scripts, which are
-// minified; other files (Go's wasm_exec.js, the module) are shipped as
-// they are.
+// minified.
 func ours(path string) bool {
 	ext := filepath.Ext(path)
 	return (ext == ".js" || ext == ".mjs") && filepath.Base(filepath.Dir(path)) == "js"
 }
 
-// minify returns src without comments and whitespace, with local names
-// shortened; properties and string literals (the asset names the build
-// rewrites) are left alone.
-func minify(path string, src []byte) ([]byte, error) {
-	res := api.Transform(string(src), api.TransformOptions{
-		Loader:            api.LoaderJS,
-		Sourcefile:        path,
-		MinifyWhitespace:  true,
-		MinifyIdentifiers: true,
-		MinifySyntax:      true,
-		LegalComments:     api.LegalCommentsNone,
-	})
+// minifyOptions are the same for a bundle and a single script: no
+// comments and whitespace, local names shortened; properties and string
+// literals (the asset names the build rewrites) are left alone.
+var minifyOptions = api.TransformOptions{
+	MinifyWhitespace:  true,
+	MinifyIdentifiers: true,
+	MinifySyntax:      true,
+	LegalComments:     api.LegalCommentsNone,
+}
+
+// bundle returns the entry module at path with everything it imports,
+// minified: a .mjs entry as an ES module, a .js one as a classic script
+// (an IIFE), whose code is strict as its modules are.
+func bundle(path string, plugins []api.Plugin) ([]byte, error) {
+	opts := api.BuildOptions{
+		EntryPoints:       []string{path},
+		Bundle:            true,
+		Write:             false,
+		Platform:          api.PlatformBrowser,
+		Format:            api.FormatIIFE,
+		Banner:            map[string]string{"js": `"use strict";`},
+		MinifyWhitespace:  minifyOptions.MinifyWhitespace,
+		MinifyIdentifiers: minifyOptions.MinifyIdentifiers,
+		MinifySyntax:      minifyOptions.MinifySyntax,
+		LegalComments:     minifyOptions.LegalComments,
+		Plugins:           plugins,
+		LogLevel:          api.LogLevelSilent,
+	}
+	if filepath.Ext(path) == ".mjs" {
+		opts.Format, opts.Banner = api.FormatESModule, nil
+	}
+	res := api.Build(opts)
 	if len(res.Errors) > 0 {
-		return nil, fmt.Errorf("minifying %s: %s (line %d)", path, res.Errors[0].Text, lineOf(res.Errors[0]))
+		e := res.Errors[0]
+		return nil, fmt.Errorf("bundling %s: %s (%s)", path, e.Text, where(e))
+	}
+	if len(res.OutputFiles) != 1 {
+		return nil, fmt.Errorf("bundling %s: %d output files, want 1", path, len(res.OutputFiles))
+	}
+	return res.OutputFiles[0].Contents, nil
+}
+
+// minify returns the script src minified (minifyOptions).
+func minify(path string, src []byte) ([]byte, error) {
+	opts := minifyOptions
+	opts.Loader, opts.Sourcefile = api.LoaderJS, path
+	res := api.Transform(string(src), opts)
+	if len(res.Errors) > 0 {
+		return nil, fmt.Errorf("minifying %s: %s (%s)", path, res.Errors[0].Text, where(res.Errors[0]))
 	}
 	return res.Code, nil
 }
 
-func lineOf(m api.Message) int {
+func where(m api.Message) string {
 	if m.Location == nil {
-		return 0
+		return "no location"
 	}
-	return m.Location.Line
+	return fmt.Sprintf("%s:%d", m.Location.File, m.Location.Line)
 }

@@ -1,76 +1,16 @@
-/*
- * Tracklet loader. Install with
- *
- *   <script async src="https://COLLECTOR/tracklet.js" data-tracking-id="TID"></script>
- *
- * and, to keep calls made before this script has run, put this line before it:
- *
- *   <script>window.tracklet=window.tracklet||{q:[]};["init","track","identify","reset","flush","consent","optIn","optOut","on"].forEach(function(m){window.tracklet[m]=window.tracklet[m]||function(){window.tracklet.q.push([m,arguments,Date.now()])}})</script>
- *
- * The loader installs window.tracklet at once. Every track call is durable
- * from the moment it is made: it gets its eventId and sentAt at the call
- * and goes into a journal in localStorage (see "The journal" below), so a
- * visitor who leaves before the WebAssembly module runs loses nothing. The
- * loader loads wasm_exec.js and tracklet.wasm from its own directory only
- * after the page's load event, at low priority, so the page never waits
- * for the tracker; calls made meanwhile are replayed to the module in
- * order. Without data-tracking-id it waits for tracklet.init({...}).
- */
-(function () {
-  "use strict";
-  // On the page, w is the window; in the module's Worker (see "In the
-  // Worker"), which runs this same file, it is the Worker's scope.
-  var w = typeof window === "object" ? window : self;
+import {
+  w, startedAt, O, apply, keysOf, isArray, stringify, parseJSON, P, nativeFetch, now,
+  setT, setI, microtask, Err, NativeWorker, then, push, call, listen, resolved
+} from "./natives.js";
+import { batchTracks, hand, isPlain, isPlainObject, copy, check, describe, internal } from "./calls.js";
+import { compile, run } from "./wasm.js";
+import { eventJSON, requestJSON } from "./wire.js";
+import { newID, privacySignal, flag } from "./ids.js";
+
+// page is the loader on the page (the script-tag entry, tracklet.js, runs
+// it where there is a document). It installs window.tracklet at once.
+export function page() {
   var d = w.document;
-  // What the loader costs the page before its load event: this synchronous
-  // part is all of it (the module starts later). `make bench` reads it.
-  var perf = w.performance;
-  var startedAt = perf && perf.now();
-
-  // The loader's own references to what it uses: a page that replaces
-  // Array.prototype.forEach, Promise.prototype.then or window.fetch later
-  // must not break the tracker (nor see the tracker's data).
-  var O = Object;
-  var apply = Reflect.apply;
-  var keysOf = O.keys;
-  var protoOf = O.getPrototypeOf;
-  var hasOwn = O.prototype.hasOwnProperty;
-  var isArray = Array.isArray;
-  var stringify = JSON.stringify;
-  var parseJSON = JSON.parse;
-  var P = w.Promise;
-  var promiseThen = P.prototype.then;
-  var nativeFetch = w.fetch;
-  var now = Date.now;
-  var mathTrunc = Math.trunc, mathFloor = Math.floor, mathAbs = Math.abs;
-  var setT = w.setTimeout, setI = w.setInterval;
-  var microtask = w.queueMicrotask;
-  var Err = Error;
-  var crypto = w.crypto;
-  var randomValues = crypto && crypto.getRandomValues;
-  var addListener = w.addEventListener;
-  var NativeWorker = w.Worker;
-  var ownForEach = Array.prototype.forEach;
-  function then(p, ok, fail) { return apply(promiseThen, p, [ok, fail]); }
-  function push(list, v) { list[list.length] = v; }
-  function call(f, args) { return apply(f, null, args); }
-  function listen(target, type, f, opts) { apply(addListener, target, [type, f, opts]); }
-  function resolved() { return new P(function (res) { res(); }); }
-
-  var lastMs = 0, seq = 0, pool = null, poolAt = 64; // newID's state
-  var hexByte = [];
-  for (var hb = 0; hb < 256; hb++) hexByte[hb] = (hb < 16 ? "0" : "") + hb.toString(16);
-  // The options a plain call may carry, and their types (see plainArgs).
-  var plainOptions = {
-    eventId: "string", itemId: "string", recommendationId: "string", metricAttribution: "string",
-    eventValue: "number", sentAt: "number", impression: "strings"
-  };
-
-  if (!d) {
-    worker();
-    return;
-  }
-
   var t = w.tracklet = w.tracklet || {};
   if (t.ready) return; // the script is on the page twice: the first one wins
 
@@ -340,7 +280,7 @@
     if (!prefix && config.trackingId) setUp();
     var rec = record(eventType, properties, options, at, session.id, session.user);
     if (consentState !== "denied") journalAdd(rec);
-    if (api) return trackNow(rec);
+    if (api) return tracks.track(rec);
     if (failure) {
       // Kept for the unload path, bounded; the journal keeps it for the
       // next page, where the module may load.
@@ -516,7 +456,7 @@
   // They are in the module's store too, for the next page; one the
   // Worker then delivers as well is stored once.
   function leaving(how) {
-    if (drainAll) drainAll();
+    if (tracks) tracks.drainAll();
     if (engine) writeIdle(engine);
     if (writeScheduled) journalWrite();
     if (consentState === "granted" && prefix) {
@@ -581,119 +521,6 @@
     return true;
   }
 
-  // ---- The wire form ----------------------------------------------------
-  //
-  // eventJSON writes the PutEvents event the module builds for the same
-  // call, byte for byte (web/tracker_unload_test.go holds it to the
-  // module's): the members in the order of event.Event, strings as
-  // encoding/json quotes them, properties as event.EncodeProperties
-  // writes them, sentAt as event.Timestamp does. It is used only for
-  // calls whose arguments are plain (see plainArgs); the collector's
-  // validation judges the result, as it judges the module's.
-  function eventJSON(eventType, props, opts, at) {
-    var b = '{"eventId":' + goString(opts.eventId) + ',"eventType":' + goString(eventType == null ? "" : eventType);
-    if (opts.eventValue != null) b += ',"eventValue":' + String(opts.eventValue);
-    if (opts.itemId != null) b += ',"itemId":' + goString(opts.itemId);
-    if (opts.impression != null) { // an empty list is the collector's to refuse, as the module does
-      b += ',"impression":[';
-      for (var i = 0; i < opts.impression.length; i++) b += (i ? "," : "") + goString(opts.impression[i]);
-      b += "]";
-    }
-    if (opts.recommendationId != null) b += ',"recommendationId":' + goString(opts.recommendationId);
-    if (opts.metricAttribution != null) b += ',"metricAttribution":{"eventAttributionSource":' + goString(opts.metricAttribution) + "}";
-    var ks = props == null ? [] : keysOf(props);
-    if (ks.length) {
-      ks.sort();
-      var p = "{";
-      for (var j = 0; j < ks.length; j++) {
-        var v = props[ks[j]];
-        p += (j ? "," : "") + goString(ks[j]) + ":" + (typeof v === "string" ? goString(v) : typeof v === "number" ? goFloat(v) : String(v));
-      }
-      b += ',"properties":' + goString(p + "}");
-    }
-    return b + ',"sentAt":' + seconds(opts.sentAt != null ? opts.sentAt : at) + "}";
-  }
-
-  function requestJSON(trackingId, sessionId, userId, events) {
-    var b = '{"trackingId":' + goString(trackingId) + ',"sessionId":' + goString(sessionId);
-    if (userId) b += ',"userId":' + goString(userId);
-    return b + ',"eventList":[' + events.join(",") + "]}";
-  }
-
-  // goString quotes s as encoding/json does: <, > and & escaped, as are
-  // U+2028 and U+2029, and a lone surrogate (which Go receives as U+FFFD).
-  function goString(s) {
-    var out = '"';
-    for (var i = 0; i < s.length; i++) {
-      var c = s.charCodeAt(i);
-      if (c >= 0xd800 && c <= 0xdfff) {
-        var next = s.charCodeAt(i + 1);
-        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-          out += s.charAt(i) + s.charAt(i + 1);
-          i++;
-        } else {
-          out += "\ufffd";
-        }
-        continue;
-      }
-      if (c >= 0x20 && c !== 0x22 && c !== 0x5c && c !== 0x3c && c !== 0x3e && c !== 0x26 && c !== 0x2028 && c !== 0x2029) {
-        out += s.charAt(i);
-        continue;
-      }
-      switch (c) {
-        case 0x22: out += '\\"'; break;
-        case 0x5c: out += "\\\\"; break;
-        case 0x08: out += "\\b"; break;
-        case 0x0c: out += "\\f"; break;
-        case 0x0a: out += "\\n"; break;
-        case 0x0d: out += "\\r"; break;
-        case 0x09: out += "\\t"; break;
-        default: out += "\\u" + ("000" + c.toString(16)).slice(-4);
-      }
-    }
-    return out + '"';
-  }
-
-  // goFloat writes a property's number as strconv.FormatFloat(v, 'g', -1,
-  // 64) does in event.EncodeProperties: the shortest digits that read
-  // back as v, in exponent form (at least two exponent digits) when the
-  // exponent is below -4 or from 6 on: 1e+06, 1.5e-05, 123456.
-  function goFloat(v) {
-    if (v === 0) return "0";
-    var e = v.toExponential(); // the shortest digits, as Go's
-    var neg = e.charAt(0) === "-";
-    if (neg) e = e.slice(1);
-    var at = e.indexOf("e");
-    var digits = e.charAt(0) + (at > 1 ? e.slice(2, at) : "");
-    var exp = +e.slice(at + 1);
-    var nd = digits.length;
-    var s;
-    if (exp < -4 || exp >= 6) {
-      var ax = mathAbs(exp);
-      s = digits.charAt(0) + (nd > 1 ? "." + digits.slice(1) : "") + "e" + (exp < 0 ? "-" : "+") + (ax < 10 ? "0" : "") + ax;
-    } else if (exp < 0) {
-      s = "0." + "0000".slice(0, -exp - 1) + digits;
-    } else if (nd <= exp + 1) {
-      s = digits + "000000".slice(0, exp + 1 - nd);
-    } else {
-      s = digits.slice(0, exp + 1) + "." + digits.slice(exp + 1);
-    }
-    return (neg ? "-" : "") + s;
-  }
-
-  // seconds writes epoch milliseconds as event.Timestamp does: whole
-  // milliseconds, as seconds with up to three decimals.
-  function seconds(ms) {
-    ms = mathTrunc(ms);
-    if (ms > 0 && ms < 1e15) {
-      var s = "" + mathFloor(ms / 1000);
-      var frac = ms % 1000;
-      if (!frac) return s;
-      return s + "." + ("00" + frac).slice(-3).replace(/0+$/, "");
-    }
-    return String(ms / 1000);
-  }
-
   // ---- Starting the module ------------------------------------------------
 
   // start loads the module once the page has loaded and hands its api
@@ -735,7 +562,11 @@
         config.senderUrl = senderURL; // the sending Worker's script
         try {
           var a = run(go, instance, config);
-          batchTracks(function (batch) { hand(a, batch); });
+          tracks = batchTracks(function (batch) {
+            hand(a, batch);
+            // The module has saved the events in its own store: the journal lets them go.
+            for (var k = 0; k < batch.length; k++) journalDone(batch[k].rec);
+          });
           done(a);
         } catch (err) {
           fail(err);
@@ -746,37 +577,18 @@
     compile(wasmURL, function (m) { mod = m; both(); }, stop);
   }
 
-  // run starts Go's main, which installs the factory and waits for calls,
-  // and creates the tracker. wasm_exec.js uses Array.prototype.forEach:
-  // the loader's own one is put back while it runs.
-  function run(go, instance, cfg) {
-    var proto = Array.prototype, pageForEach = proto.forEach;
-    proto.forEach = ownForEach;
-    try {
-      go.run(instance);
-    } finally {
-      proto.forEach = pageForEach;
-    }
-    var factory = w.__trackletWasm;
-    if (!factory) throw new Err("tracklet: tracklet.wasm did not start");
-    cfg.natives = { fetch: nativeFetch, then: promiseThen }; // the page may replace them
-    var a = factory.create(cfg);
-    if (a instanceof Err) throw new Err("tracklet: " + a.message);
-    return a;
-  }
-
   // bind replaces the queueing functions with the module's own.
   function bind(a) {
     var names = keysOf(a);
     for (var i = 0; i < names.length; i++) {
       var m = names[i];
-      if (m === "trackMany" || m === "trackJSON" || m === "track") continue;
+      if (internal(m)) continue;
       t[m] = wrap(a[m], m !== "stats" && m !== "sessionId" && m !== "consentState" ? m : "");
     }
   }
   function wrap(f, method) {
     return function () {
-      drainAll();
+      tracks.drainAll();
       if (method) {
         var args = [];
         for (var i = 0; i < arguments.length; i++) push(args, arguments[i]);
@@ -788,137 +600,9 @@
     };
   }
 
-  // batchTracks makes track() cheap for the page: calling from JavaScript
-  // into the Go module costs more than tracking an event, so track() only
-  // journals the call and returns; the module takes the calls in batches,
-  // in tasks of their own. Calls that must see the tracked events first
-  // (identify, flush, stats, ...) and a page being hidden hand the batch
-  // over at once.
-  var calls = [];
-  var drainAll = null;
-  var trackNow = null;
-  function batchTracks(give) {
-    var scheduled = false;
-    var channel = w.MessageChannel ? new MessageChannel() : null;
-    function drain() {
-      scheduled = false;
-      // 50 calls at a time, so that the page's own tasks go in between.
-      give(calls.splice(0, 50));
-      if (calls.length) schedule();
-    }
-    function schedule() {
-      if (scheduled) return;
-      scheduled = true;
-      if (channel) channel.port2.postMessage(0);
-      else setT(drain, 0);
-    }
-    if (channel) channel.port1.onmessage = function () { if (scheduled) drain(); };
-    drainAll = function () {
-      scheduled = false;
-      if (calls.length) give(calls.splice(0, calls.length));
-    };
-    trackNow = function (rec) {
-      var c = { a: [rec.type, rec.props, rec.opts], t: rec.t, rec: rec };
-      var p = new P(function (resolve, reject) { c.res = resolve; c.rej = reject; });
-      push(calls, c);
-      schedule();
-      return p;
-    };
-  }
-
-  // hand gives the module a batch of track calls, in order. Runs of plain
-  // calls go as one JSON string and their outcomes come back as one:
-  // reading each argument across the JS/Go boundary costs more than
-  // tracking the event. Other calls, and every call for a module without
-  // trackJSON, go as JS values through trackMany. The module has saved
-  // the events in its own store when it returns: the journal lets them go.
-  function hand(a, batch) {
-    for (var i = 0; i < batch.length;) {
-      var asJSON = !!a.trackJSON && isPlain(batch[i].rec);
-      var j = i + 1;
-      while (j < batch.length && (!!a.trackJSON && isPlain(batch[j].rec)) === asJSON) j++;
-      var run = batch.slice(i, j);
-      if (!asJSON || !handJSON(a, run)) a.trackMany(run);
-      i = j;
-    }
-    for (var k = 0; k < batch.length; k++) journalDone(batch[k].rec);
-  }
-
-  // handJSON settles each call of run from trackJSON's outcomes: an
-  // eventId, null (no consent) or {error}. False when the module refused
-  // the batch and tracked none of it.
-  function handJSON(a, run) {
-    var list = [];
-    for (var i = 0; i < run.length; i++) push(list, [run[i].a[0], run[i].a[1], run[i].a[2], run[i].t]);
-    var out = a.trackJSON(stringify(list));
-    if (typeof out !== "string") return false;
-    var rs = parseJSON(out);
-    for (var k = 0; k < rs.length; k++) {
-      var r = rs[k];
-      if (r === null || typeof r === "string") run[k].res(r);
-      else run[k].rej(new Err(r.error));
-    }
-    return true;
-  }
-
-  // plainArgs reports whether a call's arguments come through JSON
-  // unchanged: what JSON would drop, round or turn into something else
-  // (undefined members, -0, NaN, Dates, nested objects, unknown options)
-  // is left to trackMany, which judges the JS values themselves, and is
-  // never formed into an event by the loader.
-  function isPlain(rec) {
-    if (rec.plain === null) rec.plain = plainArgs(rec.type, rec.props, rec.opts); // the copies, as at the call
-    return rec.plain;
-  }
-  function plainArgs(eventType, properties, options) {
-    return (typeof eventType === "string" || eventType == null) && plainObject(properties, plainScalar) && plainObject(options, plainOption);
-  }
-  function isPlainObject(v) {
-    return v !== null && typeof v === "object" && protoOf(v) === O.prototype;
-  }
-  function plainObject(v, ok) {
-    if (v == null) return true;
-    if (!isPlainObject(v)) return false;
-    var ks = keysOf(v);
-    for (var i = 0; i < ks.length; i++) if (!ok(v[ks[i]], ks[i])) return false;
-    return true;
-  }
-  function plainScalar(v) {
-    return typeof v === "string" || typeof v === "boolean" ||
-      (typeof v === "number" && isFinite(v) && !(v === 0 && 1 / v < 0));
-  }
-  function plainOption(v, k) {
-    if (!apply(hasOwn, plainOptions, [k])) return false;
-    if (v == null) return true;
-    switch (plainOptions[k]) {
-      case "string": return typeof v === "string";
-      case "number": return typeof v === "number" && plainScalar(v);
-      case "strings":
-        if (!isArray(v)) return false;
-        for (var i = 0; i < v.length; i++) if (typeof v[i] !== "string") return false;
-        return true;
-    }
-    return false;
-  }
-
-  // copy takes a plain object or array as it is at the call, so that the
-  // page may change it afterwards; anything else is the module's to judge.
-  function copy(v) {
-    if (isArray(v)) return v.slice();
-    if (isPlainObject(v)) {
-      var out = {};
-      var ks = keysOf(v);
-      for (var i = 0; i < ks.length; i++) out[ks[i]] = isArray(v[ks[i]]) ? v[ks[i]].slice() : v[ks[i]];
-      return out;
-    }
-    return v;
-  }
-
-  // The module cannot throw; it returns an Error instead.
-  function check(v) {
-    if (v instanceof Err) throw v;
-    return v;
-  }
+  // tracks are the track calls on their way to the module (batchTracks),
+  // once it runs.
+  var tracks = null;
 
   // replay makes the queued calls, in the order they were made.
   function replay() {
@@ -931,7 +615,7 @@
     if (c.method === "noop") return; // an on() undone before ready, or delivered
     var result;
     try {
-      if (c.rec) result = trackNow(c.rec);
+      if (c.rec) result = tracks.track(c.rec);
       else {
         result = apply(t[c.method], null, c.args);
         if (c.method === "on") c.off = result;
@@ -973,31 +657,6 @@
     el.onload = function () { done(); };
     el.onerror = function () { fail(new Err("tracklet: cannot load " + src)); };
     (d.head || d.documentElement).appendChild(el);
-  }
-
-  // compile compiles the module while it streams in when the server labels
-  // it application/wasm (required for streaming) and reads it whole
-  // otherwise. It is fetched at low priority: it never competes with the
-  // page's own downloads.
-  function compile(url, done, fail) {
-    function failed(err) {
-      fail(new Err("tracklet: cannot load " + url + ": " + (err && err.message || err)));
-    }
-    var p;
-    try {
-      p = apply(nativeFetch, w, [url, { credentials: "omit", priority: "low" }]);
-    } catch (err) {
-      return failed(err);
-    }
-    then(p, function (resp) {
-      if (!resp.ok) return fail(new Err("tracklet: " + url + " answered " + resp.status));
-      var type = resp.headers.get("Content-Type") || "";
-      if (WebAssembly.compileStreaming && type.indexOf("application/wasm") === 0) {
-        then(WebAssembly.compileStreaming(resp), done, failed);
-        return;
-      }
-      then(resp.arrayBuffer(), function (bytes) { then(WebAssembly.compile(bytes), done, failed); }, failed);
-    }, failed);
   }
 
   // ---- The module in its Worker ---------------------------------------
@@ -1078,7 +737,7 @@
       if (m.k !== "ready") return;
       over = true;
       engine = wk;
-      batchTracks(postTracks);
+      tracks = batchTracks(postTracks);
       // The calls go to the Worker at once. ready waits for the module's
       // instance on the page too, from which buildEvent and validate
       // answer at once (see pageModule): its glue is loaded, and it is
@@ -1230,21 +889,6 @@
     }
   }
 
-  // describe replaces what structured clone refuses with {"\u0000": typeof}.
-  function describe(v) {
-    if (typeof v === "function" || typeof v === "symbol") return { "\u0000": typeof v };
-    if (v === null || typeof v !== "object") return v;
-    try {
-      w.structuredClone(v);
-      return v;
-    } catch (e) { /* described below */ }
-    if (!isArray(v) && !isPlainObject(v)) return { "\u0000": "object" };
-    var out = isArray(v) ? [] : {};
-    var ks = keysOf(v);
-    for (var i = 0; i < ks.length; i++) out[ks[i]] = describe(v[ks[i]]);
-    return out;
-  }
-
   // postCall hands another call to the Worker, in order with the tracks.
   function postCall(m, args, c) {
     var seq = ++seqN;
@@ -1273,7 +917,7 @@
       },
       stats: function () {
         var s = mirror || {};
-        var queued = calls.length;
+        var queued = tracks.calls.length;
         for (var k in waiting) if (waiting[k].rec) queued++;
         return {
           queued: (s.queued || 0) + queued, sent: s.sent || 0, failed: s.failed || 0, dropped: s.dropped || 0,
@@ -1311,175 +955,6 @@
     return pageApi;
   }
 
-  // worker is this file in the Worker: it runs the module and answers the
-  // page's messages.
-  function worker() {
-    var api = null;
-    var saved = O.create(null), names = null; // the module's localStorage
-    var full = false; // the page's storage refuses writes: so does this one
-    var out = { r: [], n: [], ops: [] }, scheduled = false;
-
-    function post(kind) {
-      scheduled = false;
-      var m = { k: kind, r: out.r, n: out.n, ops: out.ops, st: api.stats(), s: api.sessionId() };
-      out = { r: [], n: [], ops: [] };
-      w.postMessage(m);
-    }
-    function later() {
-      if (scheduled) return;
-      scheduled = true;
-      setT(function () { if (scheduled) post("state"); }, 0);
-    }
-    function op(k, v) {
-      push(out.ops, [k, v]);
-      later();
-    }
-    var storage = {
-      getItem: function (k) { k = "" + k; return k in saved ? saved[k] : null; },
-      setItem: function (k, v) {
-        if (full) throw new DOMException("the page's storage is full", "QuotaExceededError");
-        k = "" + k;
-        if (!(k in saved)) names = null;
-        saved[k] = "" + v;
-        op(k, saved[k]);
-      },
-      removeItem: function (k) {
-        k = "" + k;
-        if (!(k in saved)) return;
-        delete saved[k];
-        names = null;
-        op(k, null);
-      },
-      key: function (i) { return (names || (names = keysOf(saved)))[i] || null; }
-    };
-    O.defineProperty(storage, "length", { get: function () { return (names || (names = keysOf(saved))).length; } });
-
-    function fail(err) {
-      w.postMessage({ k: "fail", error: "tracklet: " + (err && err.message || err) });
-    }
-    function start(m) {
-      if (m.config.storage) {
-        var ks = keysOf(m.snapshot || {});
-        for (var i = 0; i < ks.length; i++) saved[ks[i]] = m.snapshot[ks[i]];
-        full = !m.snapshot;
-        O.defineProperty(w, "localStorage", { value: storage, configurable: true });
-      }
-      try {
-        importScripts(m.glue);
-      } catch (err) {
-        return fail(err);
-      }
-      compile(m.wasm, function (mod) {
-        w.postMessage({ k: "module", module: mod });
-        var go = new w.Go();
-        then(WebAssembly.instantiate(mod, go.importObject), function (instance) {
-          try {
-            api = run(go, instance, m.config);
-          } catch (err) {
-            return fail(err);
-          }
-          var kinds = keysOf({ sent: 0, error: 0, dropped: 0 });
-          for (var k = 0; k < kinds.length; k++) api.on(kinds[k], function (n) { push(out.n, n); later(); });
-          post("ready");
-        }, fail);
-      }, fail);
-    }
-    function track(list) {
-      var batch = [];
-      for (var i = 0; i < list.length; i++) {
-        var l = list[i];
-        var rec = { type: revive(l[1], l[5]), props: revive(l[2], l[5]), opts: revive(l[3], l[5]), plain: null };
-        push(batch, { a: [rec.type, rec.props, rec.opts], t: l[4], rec: rec, res: answer(l[0], 1), rej: answer(l[0], 0) });
-      }
-      hand(api, batch);
-    }
-    function answer(seq, ok) {
-      return function (v) { push(out.r, [seq, ok, ok ? v : v.message]); };
-    }
-    function callOne(m) {
-      var v = apply(api[m.m], null, m.a);
-      if (v instanceof P) {
-        then(v, function (res) { push(out.r, [m.seq, 1, res]); later(); },
-          function (err) { push(out.r, [m.seq, 0, "" + (err && err.message || err)]); later(); });
-        return;
-      }
-      push(out.r, v instanceof Err ? [m.seq, 0, v.message] : [m.seq, 1, null]);
-    }
-    listen(w, "message", function (e) {
-      var m = e.data;
-      if (m.k === "start") return start(m);
-      if (m.k === "full") {
-        full = true;
-        return;
-      }
-      if (!api) return; // the page posts nothing else before ready
-      if (m.k === "track") track(m.list);
-      else if (m.k === "call") callOne(m);
-      post("state"); // the answers with the writes that make them safe
-    });
-  }
-
-  // revive undoes describe: what the page could not copy comes back as a
-  // value of the same type, for the module to judge.
-  function revive(v, described) {
-    if (!described || v === null || typeof v !== "object") return v;
-    var ks = keysOf(v);
-    if (ks.length === 1 && ks[0] === "\u0000") {
-      switch (v["\u0000"]) {
-        case "function": return function () {};
-        case "symbol": return Symbol();
-        default: return new (function Opaque() {})();
-      }
-    }
-    for (var i = 0; i < ks.length; i++) v[ks[i]] = revive(v[ks[i]], 1);
-    return v;
-  }
-
-  // ---- Identifiers and privacy --------------------------------------------
-
-  // newID returns a UUIDv7, as the module makes them: 48 bits of epoch
-  // milliseconds, 12 bits of a counter within the millisecond (so that
-  // ids sort in call order) and 62 random bits.
-  function newID() {
-    var ms = now();
-    if (ms <= lastMs) {
-      ms = lastMs;
-      if (++seq > 0xfff) { seq = 0; ms = ++lastMs; }
-    } else {
-      seq = 0;
-      lastMs = ms;
-    }
-    if (poolAt >= 64) {
-      pool = new Uint8Array(64 * 8);
-      if (randomValues) apply(randomValues, crypto, [pool]);
-      else for (var r = 0; r < pool.length; r++) pool[r] = mathFloor(Math.random() * 256);
-      poolAt = 0;
-    }
-    var hi = mathFloor(ms / 0x10000), lo = ms % 0x10000;
-    var o = poolAt++ * 8;
-    return hexByte[(hi >>> 24) & 0xff] + hexByte[(hi >>> 16) & 0xff] + hexByte[(hi >>> 8) & 0xff] + hexByte[hi & 0xff] +
-      "-" + hexByte[lo >>> 8] + hexByte[lo & 0xff] +
-      "-" + hexByte[0x70 | (seq >>> 8)] + hexByte[seq & 0xff] +
-      "-" + hexByte[0x80 | (pool[o] & 0x3f)] + hexByte[pool[o + 1]] +
-      "-" + hexByte[pool[o + 2]] + hexByte[pool[o + 3]] + hexByte[pool[o + 4]] + hexByte[pool[o + 5]] + hexByte[pool[o + 6]] + hexByte[pool[o + 7]];
-  }
-
-  // privacySignal reports whether the browser sends Global Privacy Control
-  // or Do Not Track, which data-respect-gpc makes an opt-out.
-  function privacySignal() {
-    var nav = w.navigator || {};
-    return nav.globalPrivacyControl === true || nav.doNotTrack === "1" || w.doNotTrack === "1";
-  }
-
-  // flag reads a setting that may be a data- attribute's string.
-  function flag(v, def) {
-    if (v == null) return def;
-    if (typeof v === "boolean") return v;
-    var s = ("" + v).toLowerCase();
-    if (s === "false" || s === "0" || s === "no" || s === "off") return false;
-    return true;
-  }
-
   try { performance.measure("tracklet:loader", { start: startedAt }); } catch (e) { /* old browser */ }
 
   // findScript finds this script's tag when currentScript is not set.
@@ -1487,4 +962,4 @@
     var tags = d.querySelectorAll("script[data-tracking-id], script[src*='tracklet.js']");
     return tags[tags.length - 1] || null;
   }
-})();
+}
