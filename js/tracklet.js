@@ -60,11 +60,15 @@
   var lastMs = 0, seq = 0, pool = null, poolAt = 64; // newID's state
   var hexByte = [];
   for (var hb = 0; hb < 256; hb++) hexByte[hb] = (hb < 16 ? "0" : "") + hb.toString(16);
-  // The options a plain call may carry, and their types (see plainArgs).
+  // The options eventJSON writes, and their types: the loader forms an
+  // event itself only from a call it writes as the module would (see
+  // isPlain). A copy of the module's table (tracker.OptionList), held to
+  // it by js/consts_test.go; the module's track knows its own.
   var plainOptions = {
     eventId: "string", itemId: "string", recommendationId: "string", metricAttribution: "string",
     eventValue: "number", sentAt: "number", impression: "strings"
   };
+  var kindKey = "\u0000"; // the member of encodeCalls's descriptions
 
   if (!d) {
     worker();
@@ -770,9 +774,15 @@
     var names = keysOf(a);
     for (var i = 0; i < names.length; i++) {
       var m = names[i];
-      if (m === "trackMany" || m === "trackJSON" || m === "track") continue;
-      t[m] = wrap(a[m], m !== "stats" && m !== "sessionId" && m !== "consentState" ? m : "");
+      if (m === "track") continue;
+      t[m] = wrap(m === "buildEvent" ? buildEvent(a[m]) : a[m], m !== "stats" && m !== "sessionId" && m !== "consentState" ? m : "");
     }
+  }
+  // buildEvent hands the module's buildEvent its call as track's are.
+  function buildEvent(f) {
+    return function (eventType, properties, options) {
+      return call(f, [encodeCalls([[eventType, properties, options, null]])]);
+    };
   }
   function wrap(f, method) {
     return function () {
@@ -818,7 +828,7 @@
       if (calls.length) give(calls.splice(0, calls.length));
     };
     trackNow = function (rec) {
-      var c = { a: [rec.type, rec.props, rec.opts], t: rec.t, rec: rec };
+      var c = { t: rec.t, rec: rec };
       var p = new P(function (resolve, reject) { c.res = resolve; c.rej = reject; });
       push(calls, c);
       schedule();
@@ -826,46 +836,110 @@
     };
   }
 
-  // hand gives the module a batch of track calls, in order. Runs of plain
-  // calls go as one JSON string and their outcomes come back as one:
-  // reading each argument across the JS/Go boundary costs more than
-  // tracking the event. Other calls, and every call for a module without
-  // trackJSON, go as JS values through trackMany. The module has saved
+  // hand gives the module a batch of track calls, in order, as one JSON
+  // string (see encodeCalls), and settles each call from the outcomes,
+  // which come back as one: reading each argument across the JS/Go
+  // boundary costs more than tracking the event. The module has saved
   // the events in its own store when it returns: the journal lets them go.
   function hand(a, batch) {
-    for (var i = 0; i < batch.length;) {
-      var asJSON = !!a.trackJSON && isPlain(batch[i].rec);
-      var j = i + 1;
-      while (j < batch.length && (!!a.trackJSON && isPlain(batch[j].rec)) === asJSON) j++;
-      var run = batch.slice(i, j);
-      if (!asJSON || !handJSON(a, run)) a.trackMany(run);
-      i = j;
+    var list = [];
+    for (var i = 0; i < batch.length; i++) {
+      var r = batch[i].rec;
+      push(list, [r.type, r.props, r.opts, batch[i].t]);
     }
+    settle(a.track(encodeCalls(list)), batch.length, function (k, ok, v) {
+      if (ok) batch[k].res(v);
+      else batch[k].rej(new Err(v));
+    });
     for (var k = 0; k < batch.length; k++) journalDone(batch[k].rec);
   }
 
-  // handJSON settles each call of run from trackJSON's outcomes: an
-  // eventId, null (no consent) or {error}. False when the module refused
-  // the batch and tracked none of it.
-  function handJSON(a, run) {
-    var list = [];
-    for (var i = 0; i < run.length; i++) push(list, [run[i].a[0], run[i].a[1], run[i].a[2], run[i].t]);
-    var out = a.trackJSON(stringify(list));
-    if (typeof out !== "string") return false;
-    var rs = parseJSON(out);
-    for (var k = 0; k < rs.length; k++) {
-      var r = rs[k];
-      if (r === null || typeof r === "string") run[k].res(r);
-      else run[k].rej(new Err(r.error));
+  // settle reads track's outcomes, one per call: an eventId, null (no
+  // consent) or {error}, and gives each to answer(k, ok, value or
+  // message). An Error instead (a batch the module cannot read) refuses
+  // every call with it.
+  function settle(out, n, answer) {
+    var rs = typeof out === "string" ? parseJSON(out) : null;
+    for (var k = 0; k < n; k++) {
+      var r = rs ? rs[k] : { error: out && out.message || "" + out };
+      if (r === null || typeof r === "string") answer(k, 1, r);
+      else answer(k, 0, r.error);
     }
-    return true;
   }
 
-  // plainArgs reports whether a call's arguments come through JSON
-  // unchanged: what JSON would drop, round or turn into something else
+  // encodeCalls writes track calls, [eventType, properties, options, t],
+  // as the JSON string the module's track and buildEvent take. It knows
+  // no option and no rule: the module applies them all. What JSON would
+  // not carry as it is (undefined, a function, a symbol, a bigint, NaN,
+  // ±Infinity, -0, a Date, an object that is not plain, a member named
+  // "\u0000") it replaces by a description {"\u0000": kind, ...} (see
+  // wasm/tracker/call.go), from which the module judges the value as the
+  // value itself. Below the second level it describes objects by kind
+  // alone: no rule reads more there, and cycles end. Calls JSON carries
+  // as they are, the common case, are only checked.
+  function encodeCalls(list) {
+    for (var i = 0; i < list.length; i++) {
+      var l = list[i];
+      if (!faithful(l[0], 0) || !faithful(l[1], 0) || !faithful(l[2], 0)) {
+        list[i] = [describe(l[0], 0), describe(l[1], 0), describe(l[2], 0), l[3]];
+      }
+    }
+    return stringify(list);
+  }
+  function faithful(v, depth) {
+    switch (typeof v) {
+      case "string": case "boolean": return true;
+      case "number": return isFinite(v) && !(v === 0 && 1 / v < 0);
+      case "object":
+        if (v === null) return true;
+        if (depth >= 2) return false;
+        if (isArray(v)) {
+          for (var i = 0; i < v.length; i++) if (!faithful(v[i], depth + 1)) return false;
+          return true;
+        }
+        if (protoOf(v) !== O.prototype || apply(hasOwn, v, [kindKey])) return false;
+        var ks = keysOf(v);
+        for (var j = 0; j < ks.length; j++) if (!faithful(v[ks[j]], depth + 1)) return false;
+        return true;
+    }
+    return false; // undefined, function, symbol, bigint
+  }
+  function describe(v, depth) {
+    if (faithful(v, 2)) return v; // a scalar JSON carries, or null
+    var desc = {};
+    switch (typeof v) {
+      case "number":
+        desc[kindKey] = "number";
+        desc.v = v !== v ? "NaN" : v === 0 ? "-0" : v > 0 ? "Infinity" : "-Infinity";
+        return desc;
+      case "object":
+        desc[kindKey] = "object";
+        if (depth >= 2) return desc;
+        if (v instanceof Date) {
+          desc[kindKey] = "date";
+          desc.ms = describe(v.getTime(), depth + 1);
+          return desc;
+        }
+        var arr = isArray(v), out = arr ? [] : {};
+        var ks = arr ? null : keysOf(v), n = arr ? v.length : ks.length;
+        for (var i = 0; i < n; i++) {
+          var k = arr ? i : ks[i];
+          out[k] = describe(v[k], depth + 1);
+        }
+        if (arr || protoOf(v) === O.prototype && !apply(hasOwn, v, [kindKey])) return out;
+        desc.own = out;
+        return desc;
+    }
+    desc[kindKey] = typeof v;
+    return desc;
+  }
+
+  // isPlain reports whether the loader may form a call's event itself
+  // (eventJSON), when the page is left before the module took the call:
+  // whether its arguments are plain, JSON values of the types eventJSON
+  // writes. What JSON would drop, round or turn into something else
   // (undefined members, -0, NaN, Dates, nested objects, unknown options)
-  // is left to trackMany, which judges the JS values themselves, and is
-  // never formed into an event by the loader.
+  // is left to the module, which judges it as the page gave it.
   function isPlain(rec) {
     if (rec.plain === null) rec.plain = plainArgs(rec.type, rec.props, rec.opts); // the copies, as at the call
     return rec.plain;
@@ -1014,7 +1088,7 @@
   // thread").
   //
   //   page → Worker  {k: "start", config, wasm, glue, snapshot}
-  //                  {k: "track", list: [[seq, eventType, properties, options, t, revive?]]}
+  //                  {k: "track", seqs, list: [[eventType, properties, options, t]] or encodeCalls(list)}
   //                  {k: "call", seq, m, a}      identify, reset, consent, optIn, optOut, flush
   //   Worker → page  {k: "module", module}       the compiled module, for buildEvent and validate
   //                  {k: "fail", error}          it cannot start
@@ -1208,41 +1282,24 @@
     for (var j = 0; j < ls.length; j++) setT(ls[j], 0, n);
   }
 
-  // postTracks hands a batch of track calls to the Worker. A call whose
-  // arguments the browser cannot copy (a function, a DOM node) goes with
-  // them described, for the module to judge as it would on the page.
+  // postTracks hands a batch of track calls to the Worker, which encodes
+  // them (encodeCalls) for the module: structured clone carries what JSON
+  // does not (undefined, NaN, Dates, ...) and costs the page less. A call
+  // whose arguments it cannot copy (a function, a DOM node) makes the page
+  // encode the batch itself.
   function postTracks(batch) {
-    var list = [];
+    var seqs = [], list = [];
     for (var i = 0; i < batch.length; i++) {
       var c = batch[i], r = c.rec, seq = ++seqN;
       waiting[seq] = c;
-      push(list, [seq, r.type, r.props, r.opts, c.t]);
+      push(seqs, seq);
+      push(list, [r.type, r.props, r.opts, c.t]);
     }
     try {
-      engine.postMessage({ k: "track", list: list });
+      engine.postMessage({ k: "track", seqs: seqs, list: list });
     } catch (err) {
-      for (var j = 0; j < list.length; j++) {
-        var l = list[j];
-        push(l, 1);
-        for (var a = 1; a <= 3; a++) l[a] = describe(l[a]);
-      }
-      engine.postMessage({ k: "track", list: list });
+      engine.postMessage({ k: "track", seqs: seqs, list: encodeCalls(list) });
     }
-  }
-
-  // describe replaces what structured clone refuses with {"\u0000": typeof}.
-  function describe(v) {
-    if (typeof v === "function" || typeof v === "symbol") return { "\u0000": typeof v };
-    if (v === null || typeof v !== "object") return v;
-    try {
-      w.structuredClone(v);
-      return v;
-    } catch (e) { /* described below */ }
-    if (!isArray(v) && !isPlainObject(v)) return { "\u0000": "object" };
-    var out = isArray(v) ? [] : {};
-    var ks = keysOf(v);
-    for (var i = 0; i < ks.length; i++) out[ks[i]] = describe(v[ks[i]]);
-    return out;
   }
 
   // postCall hands another call to the Worker, in order with the tracks.
@@ -1384,17 +1441,9 @@
         }, fail);
       }, fail);
     }
-    function track(list) {
-      var batch = [];
-      for (var i = 0; i < list.length; i++) {
-        var l = list[i];
-        var rec = { type: revive(l[1], l[5]), props: revive(l[2], l[5]), opts: revive(l[3], l[5]), plain: null };
-        push(batch, { a: [rec.type, rec.props, rec.opts], t: l[4], rec: rec, res: answer(l[0], 1), rej: answer(l[0], 0) });
-      }
-      hand(api, batch);
-    }
-    function answer(seq, ok) {
-      return function (v) { push(out.r, [seq, ok, ok ? v : v.message]); };
+    function track(m) {
+      var list = typeof m.list === "string" ? m.list : encodeCalls(m.list);
+      settle(api.track(list), m.seqs.length, function (k, ok, v) { push(out.r, [m.seqs[k], ok, v]); });
     }
     function callOne(m) {
       var v = apply(api[m.m], null, m.a);
@@ -1413,26 +1462,10 @@
         return;
       }
       if (!api) return; // the page posts nothing else before ready
-      if (m.k === "track") track(m.list);
+      if (m.k === "track") track(m);
       else if (m.k === "call") callOne(m);
       post("state"); // the answers with the writes that make them safe
     });
-  }
-
-  // revive undoes describe: what the page could not copy comes back as a
-  // value of the same type, for the module to judge.
-  function revive(v, described) {
-    if (!described || v === null || typeof v !== "object") return v;
-    var ks = keysOf(v);
-    if (ks.length === 1 && ks[0] === "\u0000") {
-      switch (v["\u0000"]) {
-        case "function": return function () {};
-        case "symbol": return Symbol();
-        default: return new (function Opaque() {})();
-      }
-    }
-    for (var i = 0; i < ks.length; i++) v[ks[i]] = revive(v[ks[i]], 1);
-    return v;
   }
 
   // ---- Identifiers and privacy --------------------------------------------

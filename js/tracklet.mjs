@@ -51,14 +51,16 @@ export async function createTracker(config = {}) {
   // The module cannot throw; it returns an Error instead.
   const tracker = {};
   for (const name of Object.keys(api)) {
-    if (name === "trackMany") continue;
     tracker[name] = (...args) => {
       const v = api[name](...args);
       if (v instanceof Error) throw v;
       return v;
     };
   }
-  if (api.trackMany) batchTracks(tracker, api);
+  // buildEvent takes its call as track's calls are handed over.
+  const build = tracker.buildEvent;
+  tracker.buildEvent = (eventType, properties, options) => build(encodeCalls([[eventType, properties, options, null]]));
+  batchTracks(tracker, api);
   return tracker;
 }
 
@@ -88,7 +90,7 @@ function batchTracks(tracker, api) {
     if (calls.length) hand(api, calls.splice(0, calls.length));
   };
   tracker.track = (eventType, properties, options) => {
-    const call = { a: [eventType, copy(properties), copy(options)], t: Date.now() };
+    const call = { a: [eventType, copy(properties), copy(options), Date.now()] };
     const p = new Promise((resolve, reject) => { call.res = resolve; call.rej = reject; });
     calls.push(call);
     schedule();
@@ -105,61 +107,57 @@ function batchTracks(tracker, api) {
   }
 }
 
-// hand gives the module a batch of track calls, in order, as in
-// tracklet.js: runs of plain calls as one JSON string (trackJSON), the
-// others as JS values (trackMany).
+// hand gives the module a batch of track calls, in order, as one JSON
+// string, and settles each call from the outcomes, as in tracklet.js.
 function hand(api, batch) {
-  for (let i = 0; i < batch.length;) {
-    const isPlain = !!api.trackJSON && plain(batch[i]);
-    let j = i + 1;
-    while (j < batch.length && (!!api.trackJSON && plain(batch[j])) === isPlain) j++;
-    const run = batch.slice(i, j);
-    if (!isPlain || !handJSON(api, run)) api.trackMany(run);
-    i = j;
-  }
-}
-
-// handJSON settles each call of run from trackJSON's outcomes; false when
-// the module refused the batch and tracked none of it.
-function handJSON(api, run) {
-  const out = api.trackJSON(JSON.stringify(run.map((c) => [c.a[0], c.a[1], c.a[2], c.t])));
-  if (typeof out !== "string") return false;
-  JSON.parse(out).forEach((r, k) => {
-    if (r === null || typeof r === "string") run[k].res(r);
-    else run[k].rej(new Error(r.error));
+  const out = api.track(encodeCalls(batch.map((c) => c.a.slice())));
+  const rs = typeof out === "string" ? JSON.parse(out) : null;
+  batch.forEach((c, k) => {
+    const r = rs ? rs[k] : { error: out?.message ?? String(out) };
+    if (r === null || typeof r === "string") c.res(r);
+    else c.rej(new Error(r.error));
   });
-  return true;
 }
 
-// plain reports whether a call's arguments come through JSON unchanged;
-// see tracklet.js.
-function plain(call) {
-  const [eventType, properties, options] = call.a;
-  return (typeof eventType === "string" || eventType == null) &&
-    plainObject(properties, (k, v) => plainScalar(v)) && plainObject(options, plainOption);
+// encodeCalls writes track calls, [eventType, properties, options, t], as
+// the JSON string the module's track and buildEvent take, describing what
+// JSON would not carry as it is; see tracklet.js and wasm/tracker/call.go.
+const kindKey = "\u0000";
+function encodeCalls(list) {
+  return JSON.stringify(list.map((l) =>
+    l.slice(0, 3).every((v) => faithful(v, 0)) ? l : [describe(l[0], 0), describe(l[1], 0), describe(l[2], 0), l[3]]));
 }
-function plainObject(v, ok) {
-  if (v == null) return true;
-  if (typeof v !== "object" || Object.getPrototypeOf(v) !== Object.prototype) return false;
-  return Object.keys(v).every((k) => ok(k, v[k]));
-}
-function plainScalar(v) {
-  return typeof v === "string" || typeof v === "boolean" ||
-    (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0));
-}
-const plainOptions = {
-  eventId: "string", itemId: "string", recommendationId: "string", metricAttribution: "string",
-  eventValue: "number", sentAt: "number", impression: "strings",
-};
-function plainOption(k, v) {
-  if (!Object.prototype.hasOwnProperty.call(plainOptions, k)) return false;
-  if (v == null) return true;
-  switch (plainOptions[k]) {
-    case "string": return typeof v === "string";
-    case "number": return typeof v === "number" && plainScalar(v);
-    case "strings": return Array.isArray(v) && v.every((x) => typeof x === "string");
+function faithful(v, depth) {
+  switch (typeof v) {
+    case "string": case "boolean": return true;
+    case "number": return Number.isFinite(v) && !Object.is(v, -0);
+    case "object":
+      if (v === null) return true;
+      if (depth >= 2) return false;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!faithful(v[i], depth + 1)) return false;
+        return true;
+      }
+      return Object.getPrototypeOf(v) === Object.prototype && !Object.hasOwn(v, kindKey) &&
+        Object.keys(v).every((k) => faithful(v[k], depth + 1));
   }
-  return false;
+  return false; // undefined, function, symbol, bigint
+}
+function describe(v, depth) {
+  if (faithful(v, 2)) return v; // a scalar JSON carries, or null
+  switch (typeof v) {
+    case "number":
+      return { [kindKey]: "number", v: Number.isNaN(v) ? "NaN" : v === 0 ? "-0" : v > 0 ? "Infinity" : "-Infinity" };
+    case "object": {
+      if (depth >= 2) return { [kindKey]: "object" };
+      if (v instanceof Date) return { [kindKey]: "date", ms: describe(v.getTime(), depth + 1) };
+      if (Array.isArray(v)) return Array.from({ length: v.length }, (_, i) => describe(v[i], depth + 1));
+      const own = {};
+      for (const k of Object.keys(v)) own[k] = describe(v[k], depth + 1);
+      return Object.getPrototypeOf(v) === Object.prototype && !Object.hasOwn(v, kindKey) ? own : { [kindKey]: "object", own };
+    }
+  }
+  return { [kindKey]: typeof v };
 }
 
 // copy takes a plain object or array as it is at the call, so that the
