@@ -899,7 +899,10 @@
         }
         if (protoOf(v) !== O.prototype || apply(hasOwn, v, [kindKey])) return false;
         var ks = keysOf(v);
-        for (var j = 0; j < ks.length; j++) if (!faithful(v[ks[j]], depth + 1)) return false;
+        for (var j = 0; j < ks.length; j++) {
+          var x = v[ks[j]]; // a string, the common member, without a call
+          if (typeof x !== "string" && !faithful(x, depth + 1)) return false;
+        }
         return true;
     }
     return false; // undefined, function, symbol, bigint
