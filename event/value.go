@@ -3,7 +3,7 @@ package event
 // Values: a JSON text into the Go values encoding/json gives an any, read
 // in one pass of the scanner and without reflection. The browser module
 // reads each batch of calls the loader hands it this way: through
-// encoding/json that was a third of trackJSON's time in the browser
+// encoding/json that was a third of a batch's time in the browser
 // benchmark's profile, and a second, hand-written scanner there would be a
 // second reading of JSON to keep right.
 

@@ -35,6 +35,7 @@ func TestLoaderDefaultsAreTheModules(t *testing.T) {
 		got, want int64
 	}{
 		{"maxQueue", number(`\+config\.maxQueue : (\d+); \}`), tracker.DefaultMaxQueue},
+		{"keepaliveBudget (KB)", number(`var keepaliveBudget = (\d+) << 10;`), tracker.KeepaliveBudget >> 10},
 		{"maxJournalEvents", number(`var maxJournalEvents = (\d+);`), tracker.DefaultMaxQueue},
 		{"sessionTimeoutMs (minutes)", number(`var sessionTimeoutMs = (\d+) \* 60 \* 1000;`), int64(tracker.DefaultSessionTimeout / time.Minute)},
 	} {

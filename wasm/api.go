@@ -86,68 +86,35 @@ type api struct {
 func (a *api) object() js.Value {
 	tk := a.tk
 	return js.ValueOf(map[string]any{
-		// track(eventType, properties?, options?) → Promise<eventId>, or
-		// of null when the visitor opted out or denied consent.
+		// track(batch) → JSON string of outcomes. batch is a JSON string
+		// of the calls the page made, [[eventType, properties, options, t],
+		// ...] in the loader's encoding (see tracker.DecodeCalls), each
+		// tracked at its time t, the default sentAt; the outcomes, in
+		// order, are its eventId, null when the visitor opted out or denied
+		// consent, or {"error": why}. A batch in another form comes back
+		// as an Error, nothing tracked.
 		"track": js.FuncOf(func(_ js.Value, args []js.Value) any {
-			ev, err := buildWith(tk.Track, args)
-			a.sync()
-			if errors.Is(err, tracker.ErrNoConsent) {
-				return resolved(js.Null())
-			}
-			if err != nil {
-				a.debugf("track rejected: " + err.Error())
-				return rejected(err)
-			}
-			return resolved(*ev.EventID)
-		}),
-		// trackMany([{a: [eventType, properties?, options?], t: ms, res, rej}])
-		// tracks a batch of calls the page made, each at its time t (the
-		// default sentAt), and settles each call's promise through res or
-		// rej. One call from JavaScript into Go costs more than tracking
-		// an event, so the loader hands track calls over in batches.
-		"trackMany": js.FuncOf(func(_ js.Value, args []js.Value) any {
-			calls := arg(args, 0)
-			n := calls.Length()
-			for i := 0; i < n; i++ {
-				c := calls.Index(i)
-				callArgs, at := c.Get("a"), msToTime(c.Get("t").Float())
-				ev, err := buildWith(func(eventType string, props map[string]any, o tracker.Options) (event.Event, error) {
-					if o.SentAt.IsZero() {
-						o.SentAt = at
-					}
-					return tk.Track(eventType, props, o)
-				}, []js.Value{callArgs.Index(0), callArgs.Index(1), callArgs.Index(2)})
-				switch {
-				case errors.Is(err, tracker.ErrNoConsent):
-					c.Call("res", js.Null())
-				case err != nil:
-					a.debugf("track rejected: " + err.Error())
-					c.Call("rej", jsError(err))
-				default:
-					c.Call("res", *ev.EventID)
-				}
-			}
-			a.sync()
-			return js.Undefined()
-		}),
-		// trackJSON(batch) → JSON string of outcomes: trackMany for the
-		// common calls, in one string each way (see api.trackJSON). A
-		// batch in another form comes back as an Error, nothing tracked.
-		"trackJSON": js.FuncOf(func(_ js.Value, args []js.Value) any {
-			s := arg(args, 0)
-			if s.Type() != js.TypeString {
-				return jsError(errNotPlain)
-			}
-			out, err := a.trackJSON(s.String())
+			out, err := a.track(stringArg(args))
 			if err != nil {
 				return jsError(err)
 			}
 			return out
 		}),
-		// buildEvent(eventType, properties?, options?) → wire-form object;
-		// an invalid event comes back as an Error value (Go cannot throw).
+		// buildEvent(batch) → wire-form object of the batch's one call; an
+		// invalid event comes back as an Error value (Go cannot throw).
 		"buildEvent": js.FuncOf(func(_ js.Value, args []js.Value) any {
-			ev, err := buildWith(tk.BuildEvent, args)
+			calls, err := tracker.DecodeCalls(stringArg(args))
+			if err == nil && len(calls) != 1 {
+				err = tracker.ErrNotCalls
+			}
+			if err != nil {
+				return jsError(err)
+			}
+			c := calls[0]
+			if c.Err != nil {
+				return jsError(c.Err)
+			}
+			ev, err := tk.BuildEvent(c.EventType, c.Properties, c.Options)
 			if err != nil {
 				return jsError(err)
 			}
@@ -344,30 +311,6 @@ func privacySignal() bool {
 		js.Global().Get("doNotTrack").Equal(js.ValueOf("1"))
 }
 
-// buildWith reads (eventType, properties, options) from args and hands them
-// to build, Track or BuildEvent.
-func buildWith(build func(string, map[string]any, tracker.Options) (event.Event, error), args []js.Value) (event.Event, error) {
-	et := arg(args, 0)
-	eventType := ""
-	switch et.Type() {
-	case js.TypeString:
-		eventType = et.String()
-	case js.TypeUndefined, js.TypeNull:
-		// Validate words the missing member.
-	default:
-		return event.Event{}, &event.FieldError{Field: "eventType", Rule: "must be a string"}
-	}
-	props, err := readProperties(arg(args, 1))
-	if err != nil {
-		return event.Event{}, err
-	}
-	opts, err := readOptions(arg(args, 2))
-	if err != nil {
-		return event.Event{}, err
-	}
-	return build(eventType, props, opts)
-}
-
 // validateWire checks an event object in wire form, as the collector would.
 func validateWire(v js.Value) error {
 	if v.Type() != js.TypeObject {
@@ -391,11 +334,6 @@ func toJS(ev event.Event) js.Value {
 		return jsError(err)
 	}
 	return js.Global().Get("JSON").Call("parse", string(b))
-}
-
-// msToTime converts epoch milliseconds, the unit of Date.now(), to a time.
-func msToTime(ms float64) time.Time {
-	return time.UnixMilli(int64(ms))
 }
 
 // newTabID names this page's claim on saved events.

@@ -75,118 +75,6 @@ func readConfig(v js.Value) (cfg tracker.Config, opt options, err error) {
 	return cfg, opt, nil
 }
 
-// readProperties turns a JS object of scalars into the map EncodeProperties
-// takes. Values of other types are passed on as nil, for EncodeProperties to
-// reject with the key's name.
-func readProperties(v js.Value) (map[string]any, error) {
-	switch v.Type() {
-	case js.TypeUndefined, js.TypeNull:
-		return nil, nil
-	case js.TypeObject:
-		if isArray(v) {
-			break
-		}
-		keys := js.Global().Get("Object").Call("keys", v)
-		props := make(map[string]any, keys.Length())
-		for i := 0; i < keys.Length(); i++ {
-			k := keys.Index(i).String()
-			switch val := v.Get(k); val.Type() {
-			case js.TypeString:
-				props[k] = val.String()
-			case js.TypeNumber:
-				props[k] = val.Float()
-			case js.TypeBoolean:
-				props[k] = val.Bool()
-			default:
-				props[k] = nil
-			}
-		}
-		return props, nil
-	}
-	return nil, &event.FieldError{Field: "properties", Rule: `must be an object (e.g. {itemId: "movie1"})`}
-}
-
-// optionNames are the members options may carry; any other is a typo that
-// would otherwise be silently lost.
-var optionNames = map[string]bool{
-	"eventId": true, "itemId": true, "eventValue": true, "impression": true,
-	"recommendationId": true, "metricAttribution": true, "sentAt": true,
-}
-
-// readOptions reads track's third argument.
-func readOptions(v js.Value) (tracker.Options, error) {
-	var o tracker.Options
-	switch v.Type() {
-	case js.TypeUndefined, js.TypeNull:
-		return o, nil
-	case js.TypeObject:
-	default:
-		return o, &event.FieldError{Field: "options", Rule: "must be an object"}
-	}
-	keys := js.Global().Get("Object").Call("keys", v)
-	for i := 0; i < keys.Length(); i++ {
-		if k := keys.Index(i).String(); !optionNames[k] {
-			return o, &event.FieldError{Field: "options." + k, Rule: "unknown option (known: " + knownOptions() + ")"}
-		}
-	}
-	r := reader{obj: v}
-	o.EventID = r.optStr("eventId")
-	o.ItemID = r.optStr("itemId")
-	o.RecommendationID = r.optStr("recommendationId")
-	o.MetricAttribution = r.optStr("metricAttribution")
-	if ev := v.Get("eventValue"); !ev.IsUndefined() && !ev.IsNull() {
-		if ev.Type() != js.TypeNumber {
-			return o, &event.FieldError{Field: "eventValue", Rule: "must be a number"}
-		}
-		o.EventValue = event.Float(ev.Float())
-	}
-	if imp := v.Get("impression"); !imp.IsUndefined() && !imp.IsNull() {
-		if !isArray(imp) {
-			return o, &event.FieldError{Field: "impression", Rule: "must be an array of item ids"}
-		}
-		o.Impression = make([]string, imp.Length())
-		for i := range o.Impression {
-			item := imp.Index(i)
-			if item.Type() != js.TypeString {
-				return o, &event.FieldError{Field: "impression[" + strconv.Itoa(i) + "]", Rule: "must be a string"}
-			}
-			o.Impression[i] = item.String()
-		}
-	}
-	if r.err != nil {
-		return o, r.err
-	}
-	t, err := readTime(v.Get("sentAt"))
-	if err != nil {
-		return o, err
-	}
-	o.SentAt = t
-	return o, nil
-}
-
-// readTime reads options.sentAt: a Date or epoch milliseconds.
-func readTime(v js.Value) (time.Time, error) {
-	var ms float64
-	switch {
-	case v.IsUndefined() || v.IsNull():
-		return time.Time{}, nil
-	case v.Type() == js.TypeNumber:
-		ms = v.Float()
-	case v.InstanceOf(js.Global().Get("Date")):
-		ms = v.Call("getTime").Float()
-	default:
-		return time.Time{}, &event.FieldError{Field: "sentAt", Rule: "must be a Date or a number of milliseconds since 1970"}
-	}
-	if math.IsNaN(ms) || math.IsInf(ms, 0) {
-		return time.Time{}, &event.FieldError{Field: "sentAt", Rule: "not a finite number (an invalid Date?)"}
-	}
-	return msToTime(ms), nil
-}
-
-func knownOptions() string {
-	return "eventId, itemId, eventValue, impression, recommendationId, metricAttribution, sentAt"
-}
-
 // reader reads typed members of a JS object, keeping the first error.
 type reader struct {
 	obj js.Value
@@ -266,21 +154,9 @@ func (r *reader) fail(field, rule string) {
 	}
 }
 
-func isArray(v js.Value) bool {
-	return js.Global().Get("Array").Call("isArray", v).Bool()
-}
-
 // jsError returns err as a JavaScript Error.
 func jsError(err error) js.Value {
 	return js.Global().Get("Error").New(err.Error())
-}
-
-func resolved(v any) js.Value {
-	return js.Global().Get("Promise").Call("resolve", v)
-}
-
-func rejected(err error) js.Value {
-	return js.Global().Get("Promise").Call("reject", jsError(err))
 }
 
 // promise runs f on a goroutine, so it may wait for the network, and

@@ -19,10 +19,6 @@ import (
 // header and the work cost more than they save.
 const compressMin = 1024
 
-// keepaliveBudget keeps keepalive bodies under the 64 KB that browsers
-// allow in flight for all of a page's keepalive requests together.
-const keepaliveBudget = 60 << 10
-
 // fetchTransport posts requests with the browser's fetch. net/http would do
 // the same through fetch but costs far more wasm.
 //
@@ -178,7 +174,7 @@ func (f *fetchTransport) sendKeepalive(b string, done func(error)) bool {
 func (f *fetchTransport) reserve(n int) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.inflight+n > keepaliveBudget {
+	if f.inflight+n > tracker.KeepaliveBudget {
 		return false
 	}
 	f.inflight += n

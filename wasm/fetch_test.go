@@ -107,7 +107,7 @@ func TestFlushPostsBatchesToTheCollector(t *testing.T) {
 		if i == 4 {
 			api.Call("identify", "alice")
 		}
-		id, err := await(api.Call("track", "Click", jsEval(`{n: `+string(rune('0'+i))+`}`)))
+		id, err := trackJS(api, "Click", jsEval(`{n: `+string(rune('0'+i))+`}`))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +141,7 @@ func TestBatchSizeFlushHappensByItself(t *testing.T) {
 	c := startNodeCollector(t)
 	api := create(t, map[string]any{"endpoint": c.url, "batchSize": 3, "flushInterval": 60000})
 	for i := 0; i < 3; i++ {
-		if _, err := await(api.Call("track", "View")); err != nil {
+		if _, err := trackJS(api, "View"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -156,7 +156,7 @@ func TestBatchSizeFlushHappensByItself(t *testing.T) {
 func TestFailedSendsKeepOrDropEvents(t *testing.T) {
 	c := startNodeCollector(t, 503, 400)
 	api := create(t, map[string]any{"endpoint": c.url, "flushInterval": 60000, "retryBase": 60000})
-	await(api.Call("track", "A"))
+	trackJS(api, "A")
 	// 503: may pass later, so the event stays queued.
 	if sent, failed := flush(t, api); sent != 0 || failed != 1 {
 		t.Errorf("flush on 503 = {%d, %d}", sent, failed)
@@ -171,7 +171,7 @@ func TestFailedSendsKeepOrDropEvents(t *testing.T) {
 	if s := statsOf(api); s != (stats{failed: 2, dropped: 1}) {
 		t.Errorf("after 400: %+v", s)
 	}
-	await(api.Call("track", "B"))
+	trackJS(api, "B")
 	if sent, _ := flush(t, api); sent != 1 {
 		t.Errorf("flush after recovery sent %d", sent)
 	}
@@ -182,7 +182,7 @@ func TestFailedSendsKeepOrDropEvents(t *testing.T) {
 
 func TestNetworkErrorKeepsEvents(t *testing.T) {
 	api := create(t, map[string]any{"endpoint": "http://127.0.0.1:1", "flushInterval": 60000})
-	await(api.Call("track", "A"))
+	trackJS(api, "A")
 	if sent, failed := flush(t, api); sent != 0 || failed != 1 {
 		t.Errorf("flush = {%d, %d}", sent, failed)
 	}
@@ -195,10 +195,10 @@ func TestRequestsCarrySendTimeAndBigOnesAreGzipped(t *testing.T) {
 	c := startNodeCollector(t)
 	api := create(t, map[string]any{"endpoint": c.url, "flushInterval": 60000})
 	before := time.Now().UnixMilli()
-	await(api.Call("track", "Small"))
+	trackJS(api, "Small")
 	flush(t, api)
 	for i := 0; i < 10; i++ {
-		await(api.Call("track", "Big", jsEval(`{text: "`+strings.Repeat("lorem ipsum ", 20)+`"}`)))
+		trackJS(api, "Big", jsEval(`{text: "`+strings.Repeat("lorem ipsum ", 20)+`"}`))
 	}
 	flush(t, api)
 	after := time.Now().UnixMilli()
@@ -237,10 +237,10 @@ func TestListenersHearDeliveriesFailuresAndDrops(t *testing.T) {
 	if got := api.Call("on", "delivered", jsEval(`() => {}`)); !isError(got) {
 		t.Error("unknown kind accepted")
 	}
-	id, _ := await(api.Call("track", "A"))
+	id, _ := trackJS(api, "A")
 	flush(t, api) // 503
 	flush(t, api) // 400
-	await(api.Call("track", "B"))
+	trackJS(api, "B")
 	flush(t, api)                                          // 200
 	await(jsEval(`new Promise((r) => setTimeout(r, 20))`)) // listeners run in tasks of their own
 	var got []string
@@ -270,7 +270,7 @@ func TestListenersHearDeliveriesFailuresAndDrops(t *testing.T) {
 func TestConsentPendingGrantedAndOptOut(t *testing.T) {
 	c := startNodeCollector(t)
 	api := create(t, map[string]any{"endpoint": c.url, "consent": "pending", "flushInterval": 60000})
-	id, err := await(api.Call("track", "A"))
+	id, err := trackJS(api, "A")
 	if err != nil || id.Type() != js.TypeString {
 		t.Fatalf("track while pending: %v %v", id, err)
 	}
@@ -282,7 +282,7 @@ func TestConsentPendingGrantedAndOptOut(t *testing.T) {
 		t.Errorf("after consent sent %d", sent)
 	}
 	api.Call("optOut")
-	if v, err := await(api.Call("track", "B")); err != nil || !v.IsNull() {
+	if v, err := trackJS(api, "B"); err != nil || !v.IsNull() {
 		t.Errorf("track after optOut = %v, %v; want null", v, err)
 	}
 	if s := api.Call("consentState").String(); s != "denied" {

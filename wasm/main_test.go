@@ -3,6 +3,8 @@
 package main
 
 import (
+	"encoding/json"
+	"errors"
 	"os"
 	"strings"
 	"syscall/js"
@@ -71,7 +73,7 @@ func TestCreateRejectsBadConfig(t *testing.T) {
 
 func TestTrackResolvesWithEventID(t *testing.T) {
 	api := create(t, nil)
-	v, err := await(api.Call("track", "MovieRating", jsEval(`{itemId: "movie2", eventValue: "4.5"}`)))
+	v, err := trackJS(api, "MovieRating", jsEval(`{itemId: "movie2", eventValue: "4.5"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,51 +85,82 @@ func TestTrackResolvesWithEventID(t *testing.T) {
 		t.Errorf("queued = %d", q)
 	}
 	// A given eventId is kept.
-	v, err = await(api.Call("track", "Click", js.Null(), jsEval(`{eventId: "mine"}`)))
+	v, err = trackJS(api, "Click", nil, map[string]any{"eventId": "mine"})
 	if err != nil || v.String() != "mine" {
 		t.Errorf("track with eventId: %v, %v", v, err)
 	}
 }
 
+// trackJS hands one call to the module's track as the loader does, in a
+// batch of its own written as JSON (plain arguments only: the loader's
+// descriptions of other values are tracker.DecodeCalls's to read, and
+// TestTrackRejectsNamingTheField gives them as written), and returns its
+// outcome as a promise of it would settle.
+func trackJS(api js.Value, args ...any) (js.Value, error) {
+	call := make([]any, 4)
+	copy(call, args)
+	call[3] = float64(time.Now().UnixMilli())
+	batch := js.Global().Get("JSON").Call("stringify", js.ValueOf([]any{call})).String()
+	return trackBatch(api, batch)
+}
+
+// trackBatch hands the module one batch of calls and returns the first
+// call's outcome.
+func trackBatch(api js.Value, batch string) (js.Value, error) {
+	out := api.Call("track", batch)
+	if isError(out) {
+		return js.Value{}, errors.New(out.Get("message").String())
+	}
+	r := js.Global().Get("JSON").Call("parse", out).Index(0)
+	if r.Type() == js.TypeObject {
+		return js.Value{}, errors.New(r.Get("error").String())
+	}
+	return r, nil
+}
+
 func TestTrackRejectsNamingTheField(t *testing.T) {
 	tests := []struct {
-		args string // the JS argument list
+		args string // the JS arguments as the loader writes them
 		want string
 	}{
-		{``, "eventType: missing or empty"},
+		{`{"\u0000": "undefined"}`, "eventType: missing or empty"},
 		{`""`, "eventType: missing or empty"},
 		{`42`, "eventType: must be a string"},
+		{`{"\u0000": "function"}`, "eventType: must be a string"},
 		{`"E", "itemId=1"`, "properties: must be an object"},
 		{`"E", ["a"]`, "properties: must be an object"},
-		{`"E", {item_id: "x"}`, `properties: key "item_id" is not camelCase`},
-		{`"E", {a: {b: 1}}`, `properties: key "a" is not a string, number or boolean`},
-		{`"E", {a: null}`, `properties: key "a" is not a string, number or boolean`},
-		{`"E", {a: NaN}`, `properties: key "a" is not a finite number`},
-		{`"E", {a: "` + strings.Repeat("x", 1017) + `"}`, "properties: longer than 1024 characters"},
-		{`"E", {}, {itemId: ""}`, "itemId: empty"},
-		{`"E", {}, {itemid: "x"}`, "options.itemid: unknown option"},
-		{`"E", {}, {eventValue: "4.5"}`, "eventValue: must be a number"},
-		{`"E", {}, {eventValue: Infinity}`, "eventValue: not a finite number"},
-		{`"E", {}, {impression: "a,b"}`, "impression: must be an array of item ids"},
-		{`"E", {}, {impression: ["a", 2]}`, "impression[1]: must be a string"},
-		{`"E", {}, {impression: Array(26).fill("i")}`, "impression: more than 25 items"},
-		{`"E", {}, {sentAt: "yesterday"}`, "sentAt: must be a Date or a number of milliseconds since 1970"},
-		{`"E", {}, {sentAt: new Date("nonsense")}`, "sentAt: not a finite number"},
-		{`"E", {}, {sentAt: -5000}`, "sentAt: must be a positive number of seconds since 1970"},
+		{`"E", {"item_id": "x"}`, `properties: key "item_id" is not camelCase`},
+		{`"E", {"a": {"b": 1}}`, `properties: key "a" is not a string, number or boolean`},
+		{`"E", {"a": null}`, `properties: key "a" is not a string, number or boolean`},
+		{`"E", {"a": {"\u0000": "number", "v": "NaN"}}`, `properties: key "a" is not a finite number`},
+		{`"E", {"a": "` + strings.Repeat("x", 1017) + `"}`, "properties: longer than 1024 characters"},
+		{`"E", {}, {"itemId": ""}`, "itemId: empty"},
+		{`"E", {}, {"itemid": "x"}`, "options.itemid: unknown option"},
+		{`"E", {}, {"eventValue": "4.5"}`, "eventValue: must be a number"},
+		{`"E", {}, {"eventValue": {"\u0000": "number", "v": "Infinity"}}`, "eventValue: not a finite number"},
+		{`"E", {}, {"impression": "a,b"}`, "impression: must be an array of item ids"},
+		{`"E", {}, {"impression": ["a", 2]}`, "impression[1]: must be a string"},
+		{`"E", {}, {"impression": [` + strings.Repeat(`"i",`, 25) + `"i"]}`, "impression: more than 25 items"},
+		{`"E", {}, {"sentAt": "yesterday"}`, "sentAt: must be a Date or a number of milliseconds since 1970"},
+		{`"E", {}, {"sentAt": {"\u0000": "date", "ms": {"\u0000": "number", "v": "NaN"}}}`, "sentAt: not a finite number"},
+		{`"E", {}, {"sentAt": -5000}`, "sentAt: must be a positive number of seconds since 1970"},
 	}
 	api := create(t, nil)
 	for _, tt := range tests {
-		args := jsEval("[" + tt.args + "]")
-		var jsArgs []any
-		for i := 0; i < args.Length(); i++ {
-			jsArgs = append(jsArgs, args.Index(i))
+		args := tt.args
+		var given []json.RawMessage
+		if err := json.Unmarshal([]byte("["+args+"]"), &given); err != nil {
+			t.Fatalf("%s: %v", args, err)
 		}
-		_, err := await(api.Call("track", jsArgs...))
+		for n := len(given); n < 3; n++ {
+			args += ", null" // a call of fewer arguments: the loader fills in undefined
+		}
+		_, err := trackBatch(api, "[["+args+", 1714979289123]]")
 		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
 			t.Errorf("track(%.60s) rejected with %v, want %q", tt.args, err, tt.want)
 		}
 		// buildEvent reports the same, synchronously.
-		got := api.Call("buildEvent", jsArgs...)
+		got := api.Call("buildEvent", "[["+args+", null]]")
 		if !isError(got) || !strings.HasPrefix(got.Get("message").String(), tt.want) {
 			t.Errorf("buildEvent(%.60s) = %v, want Error %q", tt.args, got, tt.want)
 		}
@@ -135,13 +168,19 @@ func TestTrackRejectsNamingTheField(t *testing.T) {
 	if s := api.Call("stats"); s.Get("queued").Int() != 0 {
 		t.Errorf("invalid events were queued: %d", s.Get("queued").Int())
 	}
+	// Not a batch: a loader bug, refused whole.
+	for _, batch := range []any{`not json`, `[["A", null, null, "now"]]`, 7} {
+		if out := api.Call("track", batch); !isError(out) {
+			t.Errorf("track(%v) = %v, want an Error", batch, out)
+		}
+	}
 }
 
 func TestBuildEventWireForm(t *testing.T) {
 	api := create(t, nil)
 	before := time.Now().UnixMilli()
-	ev := api.Call("buildEvent", "MovieRating", jsEval(`{itemId: "movie2", eventValue: "4.5", numberOfRatings: 12, liked: true}`),
-		jsEval(`{itemId: "movie2", eventValue: 4.5, impression: ["movie1", "movie2"], recommendationId: "r1", metricAttribution: "email"}`))
+	ev := api.Call("buildEvent", `[["MovieRating", {"itemId": "movie2", "eventValue": "4.5", "numberOfRatings": 12, "liked": true},
+		{"itemId": "movie2", "eventValue": 4.5, "impression": ["movie1", "movie2"], "recommendationId": "r1", "metricAttribution": "email"}, null]]`)
 	after := time.Now().UnixMilli()
 	if isError(ev) {
 		t.Fatal(ev.Get("message").String())
@@ -171,18 +210,65 @@ func TestBuildEventWireForm(t *testing.T) {
 	if v := api.Call("validate", ev); !v.IsNull() {
 		t.Errorf("validate(buildEvent(...)) = %v", v)
 	}
+	if got := api.Call("buildEvent", `[["A", null, null, null], ["B", null, null, null]]`); !isError(got) {
+		t.Errorf("buildEvent of two calls = %v, want an Error", got)
+	}
 }
 
 func TestSentAtAsDateOrMilliseconds(t *testing.T) {
 	api := create(t, nil)
-	for _, src := range []string{`new Date(1714979289123)`, `1714979289123`} {
-		ev := api.Call("buildEvent", "E", js.Undefined(), jsEval(`{sentAt: `+src+`}`))
+	for _, src := range []string{`{"\u0000": "date", "ms": 1714979289123}`, `1714979289123`} {
+		ev := api.Call("buildEvent", `[["E", null, {"sentAt": `+src+`}, null]]`)
 		if isError(ev) {
 			t.Fatalf("%s: %s", src, ev.Get("message").String())
 		}
 		if got := ev.Get("sentAt").Float(); got != 1714979289.123 {
 			t.Errorf("sentAt %s → %v, want 1714979289.123", src, got)
 		}
+	}
+}
+
+// Each call of a batch is tracked at its own time unless its options give
+// one, and a refused call leaves the others of its batch tracked.
+func TestTrackBatch(t *testing.T) {
+	c := startNodeCollector(t)
+	api := create(t, map[string]any{"endpoint": c.url, "flushInterval": 60000})
+	out := api.Call("track", `[
+		["View", {"page": "/a", "n": 1, "ok": true}, {"itemId": "i1", "eventValue": 2.5, "impression": ["i1", "i2"], "eventId": "mine", "sentAt": 1714979289123}, 1714979000000],
+		["Plain", null, null, 1714979000000],
+		["Bad", {"bad_key": 1}, null, 1714979000000],
+		[null, null, {"itemId": null}, 1714979000000]
+	]`)
+	if out.Type() != js.TypeString {
+		t.Fatalf("track returned %v", out)
+	}
+	var got []any
+	if err := json.Unmarshal([]byte(out.String()), &got); err != nil || len(got) != 4 {
+		t.Fatalf("outcomes %s: %v", out.String(), err)
+	}
+	if got[0] != "mine" {
+		t.Errorf("first outcome %v, want its eventId", got[0])
+	}
+	if _, ok := got[1].(string); !ok {
+		t.Errorf("second outcome %v, want an eventId", got[1])
+	}
+	if e, _ := got[2].(map[string]any); e["error"] != `properties: key "bad_key" is not camelCase` {
+		t.Errorf("third outcome %v", got[2])
+	}
+	if e, _ := got[3].(map[string]any); e["error"] != "eventType: missing or empty" {
+		t.Errorf("fourth outcome %v", got[3])
+	}
+	if sent, _ := flush(t, api); sent != 2 {
+		t.Fatalf("sent %d, want 2", sent)
+	}
+	reqs := c.requests(t)
+	ev := reqs[0].EventList[0]
+	if ev.EventType != "View" || *ev.Properties != `{"n":1,"ok":true,"page":"/a"}` || *ev.ItemID != "i1" ||
+		*ev.EventValue != 2.5 || len(ev.Impression) != 2 || ev.SentAt.UnixMilli() != 1714979289123 {
+		t.Errorf("first event %+v", ev)
+	}
+	if ev := reqs[0].EventList[1]; ev.EventType != "Plain" || ev.SentAt.UnixMilli() != 1714979000000 {
+		t.Errorf("second event %+v: sentAt should be the call's time", ev)
 	}
 }
 

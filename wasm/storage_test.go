@@ -209,7 +209,7 @@ func TestTrackerWithStorageSurvivesAReload(t *testing.T) {
 	// The first page cannot reach the collector.
 	first := create(t, map[string]any{"endpoint": "http://127.0.0.1:1", "flushInterval": 60000, "retryBase": 60000})
 	for _, n := range []string{"A", "B", "C"} {
-		await(first.Call("track", n))
+		trackJS(first, n)
 	}
 	flush(t, first)
 	if s := statsOf(first); s.queued != 3 {

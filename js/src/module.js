@@ -5,7 +5,7 @@
 // page, with no journal and no Worker of its own.
 
 import { w, now, listen } from "./natives.js";
-import { batchTracks, hand, copy, check, internal } from "./calls.js";
+import { batchTracks, hand, copy, check, internal, builder } from "./calls.js";
 import { compile, startGo, create } from "./wasm.js";
 
 // trackerFactory returns createTracker. locate(config) says where the
@@ -52,9 +52,10 @@ function wrap(api) {
   const tracker = {};
   for (const name of Object.keys(api)) {
     if (internal(name)) continue;
+    const f = name === "buildEvent" ? builder(api[name]) : api[name];
     tracker[name] = (...args) => {
       tracks.drainAll();
-      return check(api[name](...args));
+      return check(f(...args));
     };
   }
   tracker.track = (eventType, properties, options) =>

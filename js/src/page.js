@@ -2,7 +2,7 @@ import {
   w, startedAt, O, apply, keysOf, isArray, stringify, parseJSON, P, nativeFetch, now,
   setT, setI, microtask, Err, NativeWorker, then, push, call, listen, resolved
 } from "./natives.js";
-import { batchTracks, hand, isPlain, isPlainObject, copy, check, describe, internal } from "./calls.js";
+import { batchTracks, hand, isPlain, isPlainObject, copy, check, internal, builder, encodeCalls } from "./calls.js";
 import { compile, run } from "./wasm.js";
 import { eventJSON, requestJSON } from "./wire.js";
 import { newID, privacySignal, flag } from "./ids.js";
@@ -76,7 +76,8 @@ export function page() {
   // sessionTimeoutMs is the module's default session timeout.
   var sessionTimeoutMs = 30 * 60 * 1000;
   // keepaliveBudget keeps keepalive bodies under the 64 KB that browsers
-  // allow in flight for all of a page's keepalive requests together.
+  // allow in flight for all of a page's keepalive requests together: the
+  // module's tracker.KeepaliveBudget.
   var keepaliveBudget = 60 << 10;
   var inflightBytes = 0;
 
@@ -583,7 +584,7 @@ export function page() {
     for (var i = 0; i < names.length; i++) {
       var m = names[i];
       if (internal(m)) continue;
-      t[m] = wrap(a[m], m !== "stats" && m !== "sessionId" && m !== "consentState" ? m : "");
+      t[m] = wrap(m === "buildEvent" ? builder(a[m]) : a[m], m !== "stats" && m !== "sessionId" && m !== "consentState" ? m : "");
     }
   }
   function wrap(f, method) {
@@ -673,7 +674,7 @@ export function page() {
   // thread").
   //
   //   page → Worker  {k: "start", config, wasm, glue, snapshot}
-  //                  {k: "track", list: [[seq, eventType, properties, options, t, revive?]]}
+  //                  {k: "track", seqs, list: [[eventType, properties, options, t]] or encodeCalls(list)}
   //                  {k: "call", seq, m, a}      identify, reset, consent, optIn, optOut, flush
   //   Worker → page  {k: "module", module}       the compiled module, for buildEvent and validate
   //                  {k: "fail", error}          it cannot start
@@ -867,25 +868,23 @@ export function page() {
     for (var j = 0; j < ls.length; j++) setT(ls[j], 0, n);
   }
 
-  // postTracks hands a batch of track calls to the Worker. A call whose
-  // arguments the browser cannot copy (a function, a DOM node) goes with
-  // them described, for the module to judge as it would on the page.
+  // postTracks hands a batch of track calls to the Worker, which encodes
+  // them (encodeCalls) for the module: structured clone carries what JSON
+  // does not (undefined, NaN, Dates, ...) and costs the page less. A call
+  // whose arguments it cannot copy (a function, a DOM node) makes the page
+  // encode the batch itself.
   function postTracks(batch) {
-    var list = [];
+    var seqs = [], list = [];
     for (var i = 0; i < batch.length; i++) {
       var c = batch[i], r = c.rec, seq = ++seqN;
       waiting[seq] = c;
-      push(list, [seq, r.type, r.props, r.opts, c.t]);
+      push(seqs, seq);
+      push(list, [r.type, r.props, r.opts, c.t]);
     }
     try {
-      engine.postMessage({ k: "track", list: list });
+      engine.postMessage({ k: "track", seqs: seqs, list: list });
     } catch (err) {
-      for (var j = 0; j < list.length; j++) {
-        var l = list[j];
-        push(l, 1);
-        for (var a = 1; a <= 3; a++) l[a] = describe(l[a]);
-      }
-      engine.postMessage({ k: "track", list: list });
+      engine.postMessage({ k: "track", seqs: seqs, list: encodeCalls(list) });
     }
   }
 

@@ -80,9 +80,7 @@ export function worker() {
       }, fail);
     }, fail);
   }
-  function answer(seq, ok) {
-    return function (v) { push(out.r, [seq, ok, ok ? v : v.message]); };
-  }
+  function answer(seq, ok, v) { push(out.r, [seq, ok, v]); }
   function callOne(m) {
     var v = apply(api[m.m], null, m.a);
     if (v instanceof P) {
@@ -100,7 +98,7 @@ export function worker() {
       return;
     }
     if (!api) return; // the page posts nothing else before ready
-    if (m.k === "track") trackInWorker(api, m.list, answer);
+    if (m.k === "track") trackInWorker(api, m, answer);
     else if (m.k === "call") callOne(m);
     post("state"); // the answers with the writes that make them safe
   });

@@ -36,6 +36,12 @@ const (
 	DefaultRetryMax  = time.Minute
 )
 
+// KeepaliveBudget keeps a page's keepalive bodies under the 64 KB that
+// browsers allow in flight for all of them together (the fetch spec's
+// keepalive quota). The transport holds its keepalive requests to it, and
+// the loader its own (js/src/page.js, held equal by js/consts_test.go).
+const KeepaliveBudget = 60 << 10
+
 // ErrQueueFull rejects an event when MaxQueue events already wait: the
 // events accepted earlier are kept rather than pushed out.
 var ErrQueueFull = errors.New("queue full: too many events wait to be sent; event dropped")
