@@ -133,6 +133,9 @@ func TestDashboardRendersHostileValuesAsText(t *testing.T) {
 	waitJS(t, ctx, `document.querySelectorAll("#stream tr").length === 1`, 10*time.Second, `"no row"`)
 	browsertest.Do(t, ctx, chromedp.Click(chromedp.CSS("#stream tr")))
 	waitJS(t, ctx, `document.querySelectorAll("#rejected tr").length === 1`, 10*time.Second, `"no rejected row"`)
+	// The event types come with the traffic, which the collector caches
+	// for a moment: they may show a refresh after the stream's row.
+	waitJS(t, ctx, `document.querySelector("#types td") !== null`, 15*time.Second, `"no event type row"`)
 
 	cells := browsertest.Eval[[]string](t, ctx, `[...document.querySelector("#stream tr").cells].map(c => c.textContent)`)
 	if cells[1] != hostileImg || cells[2] != hostileScript || cells[4] != hostileImg || cells[5] != hostileSVG {
