@@ -88,6 +88,13 @@ func (ts Timestamp) String() string {
 // event is on the wrong side of it in either unit.
 const millisThreshold = 1e11
 
+// The errors of ParseTimestamp, one value each: the decoder reports their
+// text as the rule sentAt breaks.
+var (
+	errNotTimestamp = errors.New("must be a number of seconds or an RFC 3339 time")
+	errNotRFC3339   = errors.New("string is not an RFC 3339 time (e.g. 2024-05-06T07:08:09.123Z)")
+)
+
 // ParseTimestamp reads a sentAt value. A JSON number is seconds since 1970,
 // or milliseconds when it is 1e11 or more; a JSON string must be an RFC 3339
 // time such as "2024-05-06T07:08:09.123Z". Anything else is an error.
@@ -101,29 +108,27 @@ func ParseTimestamp(raw []byte) (Timestamp, error) {
 func parseTimestamp(raw []byte, checked bool) (Timestamp, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '"' {
-		var (
-			s  string
-			ok bool
-		)
+		var s string
 		if checked {
+			// raw is a valid JSON string, so the only rule it can break is
+			// ruleNotText; encoding/json would have read it with U+FFFD in
+			// place, which is no time either.
 			var rule string
-			s, rule = decodeString(raw)
-			ok = rule == ""
-		} else {
-			ok = json.Unmarshal(raw, &s) == nil
-		}
-		if !ok {
-			return 0, errors.New("must be a number of seconds or an RFC 3339 time")
+			if s, rule = decodeString(raw); rule != "" {
+				return 0, errNotRFC3339
+			}
+		} else if json.Unmarshal(raw, &s) != nil {
+			return 0, errNotTimestamp
 		}
 		t, err := time.Parse(time.RFC3339Nano, s)
 		if err != nil {
-			return 0, errors.New("string is not an RFC 3339 time (e.g. 2024-05-06T07:08:09.123Z)")
+			return 0, errNotRFC3339
 		}
 		return TimestampOf(t), nil
 	}
 	f, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil || !checked && !json.Valid(raw) {
-		return 0, errors.New("must be a number of seconds or an RFC 3339 time")
+		return 0, errNotTimestamp
 	}
 	if math.Abs(f) >= millisThreshold {
 		f /= 1000

@@ -133,6 +133,9 @@ func TestDashboardRendersHostileValuesAsText(t *testing.T) {
 	waitJS(t, ctx, `document.querySelectorAll("#stream tr").length === 1`, 10*time.Second, `"no row"`)
 	browsertest.Do(t, ctx, chromedp.Click(chromedp.CSS("#stream tr")))
 	waitJS(t, ctx, `document.querySelectorAll("#rejected tr").length === 1`, 10*time.Second, `"no rejected row"`)
+	// The event types come with the traffic, which the collector caches
+	// for a moment: they may show a refresh after the stream's row.
+	waitJS(t, ctx, `document.querySelector("#types td") !== null`, 15*time.Second, `"no event type row"`)
 
 	cells := browsertest.Eval[[]string](t, ctx, `[...document.querySelector("#stream tr").cells].map(c => c.textContent)`)
 	if cells[1] != hostileImg || cells[2] != hostileScript || cells[4] != hostileImg || cells[5] != hostileSVG {
@@ -294,9 +297,14 @@ func TestDashboardCreatesTracker(t *testing.T) {
 	}
 }
 
-func createTrackerHTTP(t *testing.T, base, name, origin string) string {
+// admin sends an admin API request with the dashboard's token and returns
+// the answer's status and body.
+func admin(t *testing.T, method, url, body string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", base+"/v1/trackers", strings.NewReader(fmt.Sprintf(`{"name":%q,"origins":[%q]}`, name, origin)))
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -304,8 +312,14 @@ func createTrackerHTTP(t *testing.T, base, name, origin string) string {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("create tracker: %d %s", resp.StatusCode, b)
+	return resp.StatusCode, b
+}
+
+func createTrackerHTTP(t *testing.T, base, name, origin string) string {
+	t.Helper()
+	status, b := admin(t, "POST", base+"/v1/trackers", fmt.Sprintf(`{"name":%q,"origins":[%q]}`, name, origin))
+	if status != http.StatusCreated {
+		t.Fatalf("create tracker: %d %s", status, b)
 	}
 	_, after, _ := strings.Cut(string(b), `"trackingId":"`)
 	id, _, _ := strings.Cut(after, `"`)
@@ -331,16 +345,10 @@ func TestDashboardShowsRelayState(t *testing.T) {
 	c := browsertest.StartCollector(t, "--admin-token", token)
 	linked, plain := c.CreateTracker("linked"), c.CreateTracker("plain")
 	// Linked to an endpoint on loopback; with no events, nothing is sent.
-	req, _ := http.NewRequest("PUT", c.URL+"/v1/relay/"+linked,
-		strings.NewReader(`{"personalizeTrackingId":"pz-1","region":"eu-west-1","endpoint":"http://127.0.0.1:1"}`))
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("PUT /v1/relay: %d", resp.StatusCode)
+	status, b := admin(t, "PUT", c.URL+"/v1/relay/"+linked,
+		`{"personalizeTrackingId":"pz-1","region":"eu-west-1","endpoint":"http://127.0.0.1:1"}`)
+	if status != 200 {
+		t.Fatalf("PUT /v1/relay: %d %s", status, b)
 	}
 	signIn(t, ctx, c.URL, linked, token)
 	cell := func(tid string) string {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/tracklet/tracklet/web/browsertest"
 )
 
@@ -136,6 +138,19 @@ func noPageErrors(t *testing.T, ctx context.Context) {
 	if errs := browsertest.Eval[[]string](t, ctx, `window.pageErrors`); len(errs) > 0 {
 		t.Errorf("errors reached the page: %q", errs)
 	}
+}
+
+// openShop starts a browser, a collector and a customer's site with a
+// tracker named name, and opens the site's page: the tracker from the
+// collector, sending to it, with fastRetries.
+func openShop(t *testing.T, name string) (context.Context, *browsertest.Collector, string) {
+	t.Helper()
+	ctx := browsertest.Browser(t)
+	collector := browsertest.StartCollector(t)
+	site := browsertest.NewSite(t)
+	tid := collector.CreateTracker(name, site.URL)
+	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, collector.URL, fastRetries, ""))))
+	return ctx, collector, tid
 }
 
 // stage is what most browser tests start from: a browser, a real

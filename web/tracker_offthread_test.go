@@ -15,11 +15,7 @@ import (
 // answers as it does with the module on the page, the ones that answer at
 // once included.
 func TestTrackerModuleRunsInItsWorker(t *testing.T) {
-	ctx := browsertest.Browser(t)
-	collector := browsertest.StartCollector(t)
-	site := browsertest.NewSite(t)
-	tid := collector.CreateTracker("offthread", site.URL)
-	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, collector.URL, fastRetries, ""))))
+	ctx, collector, tid := openShop(t, "offthread")
 
 	type outcome struct {
 		OnPage          bool

@@ -263,11 +263,7 @@ window.result = (async () => {
 // track() hands calls to the module in batches, later in a task of its
 // own; what is stored must still be the call as the page made it then.
 func TestTrackerBatchedCallsKeepTheirMomentAndValues(t *testing.T) {
-	ctx := browsertest.Browser(t)
-	collector := browsertest.StartCollector(t)
-	site := browsertest.NewSite(t)
-	tid := collector.CreateTracker("batched", site.URL)
-	browsertest.Do(t, ctx, chromedp.Navigate(site.Page("/", trackerPage(collector.URL, tid, collector.URL, fastRetries, ""))))
+	ctx, collector, tid := openShop(t, "batched")
 	got := browsertest.Eval[struct {
 		IDs    []string
 		Before float64

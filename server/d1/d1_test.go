@@ -21,6 +21,7 @@ import (
 	"github.com/tracklet/tracklet/server/d1"
 	"github.com/tracklet/tracklet/server/internal/storetest"
 	"github.com/tracklet/tracklet/server/sqlite"
+	"github.com/tracklet/tracklet/server/sqlite/sqlitetest"
 )
 
 // sqliteLimitVariableNumber is SQLITE_LIMIT_VARIABLE_NUMBER.
@@ -87,11 +88,7 @@ func TestSchemaMatchesSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	native.Close()
-	ndb, err := sql.Open("sqlite", "file:"+native.Path()+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ndb.Close()
+	ndb := sqlitetest.OpenReadOnly(t, native.Path())
 	want, got := schemaOf(t, ndb), schemaOf(t, openD1(t))
 	if len(want) == 0 {
 		t.Fatal("the native schema is empty")
@@ -294,11 +291,7 @@ func TestSameRowsAsSQLite(t *testing.T) {
 		}
 	}
 	native.Close()
-	ndb, err := sql.Open("sqlite", "file:"+native.Path()+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ndb.Close()
+	ndb := sqlitetest.OpenReadOnly(t, native.Path())
 
 	wdb := openD1(t)
 	if _, err := d1.New(wdb).Insert(ctx, batches()); err != nil {

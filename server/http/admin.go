@@ -119,7 +119,10 @@ func (p *headerProbe) Write(b []byte) (int, error) { return len(b), nil }
 // tracker); otherwise a missing one is answered 400 and ok is false.
 func TrackingIDParam(w http.ResponseWriter, r *http.Request, required bool) (id string, ok bool) {
 	id = r.URL.Query().Get("trackingId")
-	if (required && id == "") || len(id) > event.MaxIDLength {
+	if !required && id == "" {
+		return "", true
+	}
+	if event.CheckID("trackingId", id) != nil {
 		WriteError(w, http.StatusBadRequest, CodeInvalidInput, "trackingId: give the tracker's trackingId, e.g. ?trackingId=tk_...")
 		return "", false
 	}

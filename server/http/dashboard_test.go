@@ -9,11 +9,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
+	"github.com/tracklet/tracklet/event"
 	"github.com/tracklet/tracklet/server"
 	trackhttp "github.com/tracklet/tracklet/server/http"
 	"github.com/tracklet/tracklet/server/live"
@@ -311,6 +313,10 @@ func TestDashboardStats(t *testing.T) {
 		if r := e.do("GET", "/v1/traffic"+q, nil, auth); r.status != http.StatusBadRequest || !strings.HasPrefix(r.message, "trackingId:") {
 			t.Errorf("stats%s: %d %q", q, r.status, r.message)
 		}
+	}
+	// The id rule counts characters: 256 of two bytes each is a trackingId.
+	if r := e.do("GET", "/v1/traffic?trackingId="+url.QueryEscape(strings.Repeat("é", event.MaxIDLength)), nil, auth); r.status != http.StatusOK {
+		t.Errorf("stats of a 256-character trackingId: %d %q", r.status, r.message)
 	}
 
 	rej := e.do("GET", "/v1/rejected?trackingId="+tid+"&limit=10", nil, auth)

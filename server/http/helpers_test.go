@@ -17,6 +17,7 @@ import (
 	"github.com/tracklet/tracklet/server/assets"
 	trackhttp "github.com/tracklet/tracklet/server/http"
 	"github.com/tracklet/tracklet/server/sqlite"
+	"github.com/tracklet/tracklet/server/sqlite/sqlitetest"
 )
 
 // env is a collector on a real SQLite file behind a real HTTP server.
@@ -136,11 +137,7 @@ type row struct {
 
 func (e *env) rows() []row {
 	e.t.Helper()
-	db, err := sql.Open("sqlite", "file:"+strings.ReplaceAll(e.path, "#", "%23")+"?mode=ro")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer db.Close()
+	db := sqlitetest.OpenReadOnly(e.t, e.path)
 	rs, err := db.Query(`SELECT tracking_id, event_id, session_id, event_type, user_id, item_id, recommendation_id,
 		impression, metric_attribution, properties, event_value, sent_at_ms, received_at_ms, occurred_at_ms
 		FROM events ORDER BY seq`)

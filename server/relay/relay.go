@@ -52,8 +52,10 @@ var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 func NewLink(trackingID, personalizeTrackingID, region, endpoint string) (*Link, error) {
 	l := &Link{TrackingID: trackingID, PersonalizeTrackingID: strings.TrimSpace(personalizeTrackingID),
 		Region: strings.TrimSpace(region), Endpoint: strings.TrimRight(strings.TrimSpace(endpoint), "/")}
-	if n := len(l.PersonalizeTrackingID); n == 0 || n > 256 {
-		return nil, &event.FieldError{Field: "personalizeTrackingId", Rule: "want 1 to 256 characters (the Personalize event tracker's trackingId)"}
+	// It is the trackingId of the PutEvents requests the relay sends, so
+	// the rule of a request's trackingId applies, in characters.
+	if err := event.CheckID("personalizeTrackingId", l.PersonalizeTrackingID); err != nil {
+		return nil, err
 	}
 	if !regionPattern.MatchString(l.Region) {
 		return nil, &event.FieldError{Field: "region", Rule: fmt.Sprintf("%q is not an AWS region such as eu-west-1", region)}

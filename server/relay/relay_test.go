@@ -2,11 +2,13 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -327,5 +329,45 @@ func TestRelayRecordsRefusalsAndMovesOn(t *testing.T) {
 	// and a-7 were sent twice each, and never again.
 	if len(p.requests) != 1+10+1 {
 		t.Errorf("%d requests, want 12", len(p.requests))
+	}
+}
+
+// TestNewLinkChecksEachField holds NewLink to the rule of a PutEvents
+// trackingId at its edge, counted in characters as event counts them (a
+// 256-character id of 3-byte runes is 768 bytes and still valid), and
+// names the field of each refusal.
+func TestNewLinkChecksEachField(t *testing.T) {
+	for _, tc := range []struct {
+		name, pzID, region, endpoint string
+		field                        string // "" means accepted
+	}{
+		{"plain", "pz", "eu-west-1", "", ""},
+		{"trimmed", "  pz  ", " eu-west-1 ", "https://example.test/", ""},
+		{"max ascii", strings.Repeat("a", event.MaxIDLength), "eu-west-1", "", ""},
+		{"max multibyte", strings.Repeat("é", event.MaxIDLength), "eu-west-1", "", ""},
+		{"too long", strings.Repeat("a", event.MaxIDLength+1), "eu-west-1", "", "personalizeTrackingId"},
+		{"too long multibyte", strings.Repeat("é", event.MaxIDLength+1), "eu-west-1", "", "personalizeTrackingId"},
+		{"empty", " ", "eu-west-1", "", "personalizeTrackingId"},
+		{"region", "pz", "Mars", "", "region"},
+		{"endpoint scheme", "pz", "eu-west-1", "ftp://x", "endpoint"},
+		{"endpoint query", "pz", "eu-west-1", "https://x/?a=1", "endpoint"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := NewLink("tk_1", tc.pzID, tc.region, tc.endpoint)
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("NewLink: %v", err)
+				}
+				if l.PersonalizeTrackingID != strings.TrimSpace(tc.pzID) || l.Region != strings.TrimSpace(tc.region) ||
+					l.Endpoint != strings.TrimRight(tc.endpoint, "/") {
+					t.Errorf("link = %+v", l)
+				}
+				return
+			}
+			var fe *event.FieldError
+			if !errors.As(err, &fe) || fe.Field != tc.field {
+				t.Fatalf("NewLink error = %v, want a FieldError on %s", err, tc.field)
+			}
+		})
 	}
 }

@@ -1,11 +1,12 @@
 package sqlite
 
 import (
-	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tracklet/tracklet/server/sqlite/sqlitetest"
 )
 
 // TestBackupWhileIngesting copies the database while two goroutines keep
@@ -47,15 +48,7 @@ func checkCopy(t *testing.T, file string, events int64) {
 	if _, err := os.Stat(file + "-wal"); err == nil {
 		t.Errorf("%s has a WAL beside it; a backup should be one file", file)
 	}
-	cp, err := sql.Open("sqlite", "file:"+file+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cp.Close()
-	var check string
-	if err := cp.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
-		t.Fatalf("integrity_check of the copy: %q, %v", check, err)
-	}
+	cp := sqlitetest.OpenChecked(t, file)
 	var pre, all int64
 	if err := cp.QueryRow("SELECT count(*) FILTER (WHERE event_type = 'Pre'), count(*) FROM events").Scan(&pre, &all); err != nil {
 		t.Fatal(err)

@@ -48,6 +48,18 @@ func mustTrack(t *testing.T, tk *Tracker, eventType string) event.Event {
 	return ev
 }
 
+// flushAcrossIdentify tracks before, identifies user, tracks after and
+// flushes: two events that go in two requests, one per user.
+func flushAcrossIdentify(t *testing.T, tk *Tracker, before, user, after string) Result {
+	t.Helper()
+	mustTrack(t, tk, before)
+	if err := tk.Identify(user); err != nil {
+		t.Fatal(err)
+	}
+	mustTrack(t, tk, after)
+	return tk.Flush(context.Background())
+}
+
 func eventTypes(r event.Request) []string {
 	var out []string
 	for _, e := range r.EventList {
@@ -271,11 +283,7 @@ func TestRequestsNeverMixSessionsOrUsers(t *testing.T) {
 
 	oldSession := tk.SessionID()
 	tk.Reset()
-	mustTrack(t, tk, "anon2")
-	tk.Identify("bob")
-	mustTrack(t, tk, "bob1")
-	res := tk.Flush(context.Background())
-	if res != (Result{Sent: 2}) {
+	if res := flushAcrossIdentify(t, tk, "anon2", "bob", "bob1"); res != (Result{Sent: 2}) {
 		t.Errorf("flush = %+v", res)
 	}
 	anon, bob := tr.waitSend(t), tr.waitSend(t)
@@ -327,11 +335,7 @@ func TestRetryableFailureKeepsEventsInOrder(t *testing.T) {
 			tr := newFakeTransport(tt.err)
 			clk := newFakeClock()
 			tk := newTracker(t, Config{BatchSize: 3}, tr, clk)
-			mustTrack(t, tk, "A")
-			tk.Identify("u")
-			mustTrack(t, tk, "B")
-			res := tk.Flush(context.Background())
-			if res != (Result{Failed: 2}) {
+			if res := flushAcrossIdentify(t, tk, "A", "u", "B"); res != (Result{Failed: 2}) {
 				t.Errorf("failed flush = %+v", res)
 			}
 			tr.waitSend(t) // only A's request was tried; B's waits behind it

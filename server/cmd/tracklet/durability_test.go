@@ -31,48 +31,38 @@ func TestKill9KeepsEveryAcknowledgedEvent(t *testing.T) {
 		minLoad = 200                 // requests acknowledged before the kill
 		loaded  = make(chan struct{}) // closed at the minLoad-th
 	)
-	for g := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				reqID := fmt.Sprintf("g%d-r%d", g, i)
-				events := make([]string, 10)
-				for k := range events {
-					events[k] = fmt.Sprintf(`{"eventId":"%s-e%d","eventType":"Load","sentAt":1714979289.123}`, reqID, k)
-				}
-				body := fmt.Sprintf(`{"trackingId":%q,"sessionId":%q,"eventList":[%s]}`, tid, reqID, strings.Join(events, ","))
-				resp, err := client.Post(c.url+"/events", "application/json", strings.NewReader(body))
-				mu.Lock()
-				sent++
-				mu.Unlock()
-				if err != nil {
-					select {
-					case <-killed:
-						return // the collector is gone
-					default:
-						time.Sleep(time.Millisecond)
-						continue
-					}
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					mu.Lock()
-					acked[reqID] = true
-					if len(acked) == minLoad {
-						close(loaded)
-					}
-					mu.Unlock()
-				}
+	sendUntil(&wg, stop, 16, func(g, i int) bool {
+		reqID := fmt.Sprintf("g%d-r%d", g, i)
+		events := make([]string, 10)
+		for k := range events {
+			events[k] = fmt.Sprintf(`{"eventId":"%s-e%d","eventType":"Load","sentAt":1714979289.123}`, reqID, k)
+		}
+		body := fmt.Sprintf(`{"trackingId":%q,"sessionId":%q,"eventList":[%s]}`, tid, reqID, strings.Join(events, ","))
+		resp, err := client.Post(c.url+"/events", "application/json", strings.NewReader(body))
+		mu.Lock()
+		sent++
+		mu.Unlock()
+		if err != nil {
+			select {
+			case <-killed:
+				return false // the collector is gone
+			default:
+				time.Sleep(time.Millisecond)
+				return true
 			}
-		}()
-	}
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			mu.Lock()
+			acked[reqID] = true
+			if len(acked) == minLoad {
+				close(loaded)
+			}
+			mu.Unlock()
+		}
+		return true
+	})
 	// Kill mid-load, once a good number of requests went through: the 16
 	// senders keep as many requests in flight.
 	select {

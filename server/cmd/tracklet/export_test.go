@@ -21,10 +21,7 @@ import (
 func seedEvents(t *testing.T, path string, sentAtMs ...int64) string {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStore(t, path)
 	defer db.Close()
 	tr, err := db.CreateTracker(ctx, "export", nil)
 	if err != nil {

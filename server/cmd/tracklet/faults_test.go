@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"github.com/tracklet/tracklet/event"
 	"github.com/tracklet/tracklet/server"
 	"github.com/tracklet/tracklet/server/sqlite"
+	"github.com/tracklet/tracklet/server/sqlite/sqlitetest"
 )
 
 // answer is what a test needs of a PutEvents or /readyz answer.
@@ -301,27 +301,19 @@ func TestRetentionAndBackupWhileIngesting(t *testing.T) {
 	ack := make(chan struct{}, 1)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for g := range 4 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				id := fmt.Sprintf("g%d-%d", g, i)
-				if a := postBatch(t, c.url, tid, id, 50); a.status == 200 {
-					mu.Lock()
-					acked = append(acked, id)
-					mu.Unlock()
-					select {
-					case ack <- struct{}{}:
-					default:
-					}
-				}
+	sendUntil(&wg, stop, 4, func(g, i int) bool {
+		id := fmt.Sprintf("g%d-%d", g, i)
+		if a := postBatch(t, c.url, tid, id, 50); a.status == 200 {
+			mu.Lock()
+			acked = append(acked, id)
+			mu.Unlock()
+			select {
+			case ack <- struct{}{}:
+			default:
 			}
-		})
-	}
+		}
+		return true
+	})
 	c.waitLog(t, 20*time.Second, `"msg":"retention sweep"`, `"deleted":1500`)
 	timeout := time.After(20 * time.Second)
 	for range 20 { // acknowledgements, before the backup starts
@@ -354,15 +346,7 @@ func TestRetentionAndBackupWhileIngesting(t *testing.T) {
 		t.Fatal("nothing was acknowledged before the backup; the test proves nothing")
 	}
 
-	cp, err := sql.Open("sqlite", "file:"+copyFile+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cp.Close()
-	var check string
-	if err := cp.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
-		t.Fatalf("integrity_check of the copy: %q, %v", check, err)
-	}
+	cp := sqlitetest.OpenChecked(t, copyFile)
 	inCopy := make(map[string]int)
 	rows, err := cp.Query("SELECT session_id FROM events")
 	if err != nil {

@@ -69,25 +69,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return flag.ErrHelp
 	}
 	cmd, args := args[0], args[1:]
+	if c, ok := commands[cmd]; ok {
+		return c(ctx, args, stdout, stderr)
+	}
 	switch cmd {
-	case "serve":
-		return serve(ctx, args, stdout, stderr)
-	case "tracker":
-		return tracker(ctx, args, stdout, stderr)
-	case "export":
-		return exportCmd(ctx, args, stdout, stderr)
-	case "rejected":
-		return rejectedCmd(ctx, args, stdout, stderr)
-	case "backup":
-		return backupCmd(ctx, args, stdout, stderr)
-	case "relay":
-		return relayCmd(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// commands are the commands of usage, by name: each parses its own flags
+// from args.
+var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
+	"serve":    serve,
+	"tracker":  tracker,
+	"export":   exportCmd,
+	"rejected": rejectedCmd,
+	"backup":   backupCmd,
+	"relay":    relayCmd,
 }
 
 // newFlags returns a flag set for a command with the flags every command

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tracklet/tracklet/server/sqlite"
 )
 
 // binary is the tracklet command, built once for the package's tests.
@@ -207,6 +210,16 @@ func (c *collector) waitLogN(t *testing.T, timeout time.Duration, n int, parts .
 func (c *collector) stop(t *testing.T) {
 	t.Helper()
 	c.cmd.Process.Signal(syscall.SIGTERM)
+	if !c.waitExit(t) {
+		c.cmd.Process.Kill()
+		t.Error("collector ignored SIGTERM")
+	}
+}
+
+// waitExit waits up to 15 s for the collector, sent SIGTERM, to exit,
+// and reports whether it did. An exit with an error fails the test.
+func (c *collector) waitExit(t *testing.T) bool {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- c.cmd.Wait() }()
 	select {
@@ -214,10 +227,41 @@ func (c *collector) stop(t *testing.T) {
 		if err != nil {
 			t.Errorf("collector exited with %v after SIGTERM", err)
 		}
+		return true
 	case <-time.After(15 * time.Second):
-		c.cmd.Process.Kill()
-		t.Error("collector ignored SIGTERM")
+		return false
 	}
+}
+
+// sendUntil starts senders goroutines, added to wg, that each call send
+// with their number g and a count i from 0 until stop is closed or send
+// returns false.
+func sendUntil(wg *sync.WaitGroup, stop <-chan struct{}, senders int, send func(g, i int) bool) {
+	for g := range senders {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if !send(g, i) {
+					return
+				}
+			}
+		})
+	}
+}
+
+// openStore opens the database file at path, which no collector has open,
+// for the test to read or seed; the caller closes it.
+func openStore(t *testing.T, path string) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 func post(t *testing.T, url, body string) *http.Response {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/tracklet/tracklet/server"
-	"github.com/tracklet/tracklet/server/sqlite"
 )
 
 // dial opens a raw TCP connection to the collector at url.
@@ -166,14 +165,7 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 		t.Fatalf("request in flight: %d, accepted %q", resp.StatusCode, resp.Header.Get("X-Tracklet-Accepted"))
 	}
 
-	done := make(chan error, 1)
-	go func() { done <- c.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("collector exited with %v after SIGTERM", err)
-		}
-	case <-time.After(15 * time.Second):
+	if !c.waitExit(t) {
 		t.Fatal("collector did not exit after its last request")
 	}
 	if n := countEvents(t, db, tid); n != 2 {
@@ -185,14 +177,10 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 // trackingID's events.
 func countEvents(t *testing.T, path, trackingID string) int {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openStore(t, path)
 	defer db.Close()
 	n := 0
-	for _, err := range db.Events(ctx, server.EventFilter{TrackingID: trackingID}) {
+	for _, err := range db.Events(context.Background(), server.EventFilter{TrackingID: trackingID}) {
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import {
   PutItemsCommand,
   PutUsersCommand,
 } from "@aws-sdk/client-personalize-events";
+import { outcome } from "./report.mjs";
 
 const [url] = process.argv.slice(2);
 if (!url) {
@@ -36,13 +37,6 @@ const client = new PersonalizeEventsClient({
   maxAttempts: 1,
 });
 for (const [call, command] of calls) {
-  let line;
-  try {
-    const out = await client.send(command);
-    line = { call, ok: true, status: out.$metadata.httpStatusCode };
-  } catch (err) {
-    line = { call, ok: false, name: err.name, message: err.message, status: err.$metadata?.httpStatusCode };
-  }
-  console.log(JSON.stringify(line));
+  console.log(JSON.stringify(await outcome(call, client, command)));
 }
 client.destroy();
