@@ -207,6 +207,18 @@ func (w *devWorker) stop() {
 // worker's own log.
 func (w *devWorker) Output() string { return w.out.String() }
 
+// waitOutput waits until wrangler has logged s: it logs a request after
+// answering it, so the log may lag the answer the test already has.
+func (w *devWorker) waitOutput(t testing.TB, s string, timeout time.Duration) bool {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !strings.Contains(w.Output(), s); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
+
 // query runs SQL against the worker's local D1 with wrangler d1 execute
 // and returns the rows of its last statement.
 func (w *devWorker) query(ctx context.Context, sql string) []map[string]any {

@@ -221,6 +221,9 @@ func consume(log *slog.Logger, db *d1.DB, batch *queues.MessageBatch, dead bool)
 		batches = append(batches, b)
 		good = append(good, m)
 	}
+	if len(good) == 0 {
+		return nil // every message retried or logged: nothing to store
+	}
 	res, err := db.Insert(ctx, batches)
 	if err != nil {
 		log.Error("store queued events", "queue", batch.Queue, "messages", len(good), "err", err)
