@@ -2,8 +2,8 @@
 
 // Command wasm is Tracklet's browser module. It binds package tracker to
 // JavaScript: it installs globalThis.__trackletWasm, a factory the loader
-// (js/tracklet.js) and the ES module call to create trackers, then waits for
-// calls. Nothing here blocks the JavaScript event loop: work that waits for
+// and the ES module (js/src, bundled into tracklet.js and tracklet.mjs)
+// call to create trackers, then waits for calls. Nothing here blocks the JavaScript event loop: work that waits for
 // the network runs on a goroutine behind a Promise.
 package main
 

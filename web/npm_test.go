@@ -132,19 +132,11 @@ window.result = (async () => {
 // typecheck compiles, with tsc in strict mode, a file of the app that
 // imports the installed package by its name: TypeScript must find the
 // types through the package's "exports" ("types" condition), and they
-// must take the npm package's own option, wasmUrl. tsc as in
-// js/types_test.go: $TSC (`make test` installs the pinned one) or on PATH,
-// and the test fails without it.
+// must take the npm package's own option, wasmUrl. browsertest.TSC finds
+// tsc, or fails the test.
 func typecheck(t *testing.T, app string) {
 	t.Helper()
-	tsc := os.Getenv("TSC")
-	if tsc == "" {
-		p, err := exec.LookPath("tsc")
-		if err != nil {
-			t.Fatal("tsc not found: run `make test` (it installs TypeScript), or set $TSC")
-		}
-		tsc = p
-	}
+	tsc := browsertest.TSC(t)
 	writeFile(t, filepath.Join(app, "check.ts"), `import createTracker, { createTracker as named, type Tracker } from "tracklet";
 
 export const a: Promise<Tracker> = createTracker({ trackingId: "tid", endpoint: "https://c.example", wasmUrl: new URL("https://c.example/t.wasm") });

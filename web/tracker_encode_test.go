@@ -10,7 +10,7 @@ import (
 )
 
 // The loader hands calls to the module as JSON, describing what JSON
-// cannot carry (js/tracklet.js encodeCalls, wasm/tracker/call.go): each
+// cannot carry (js/src/calls.js encodeCalls, wasm/tracker/call.go): each
 // such value is judged as the value itself, with the module's words, in
 // the Worker and on the page.
 func TestTrackerEncodesWhatJSONCannotCarry(t *testing.T) {

@@ -9,6 +9,13 @@ import { newID, privacySignal, flag } from "./ids.js";
 
 // page is the loader on the page (the script-tag entry, tracklet.js, runs
 // it where there is a document). It installs window.tracklet at once.
+//
+// This file is longer than the others on purpose, for now: the loader's
+// state (configuration, journal, session, consent, the calls queued before
+// ready, the Worker's answers) is one closure that the journal, the
+// replay, the leaving path and the page's side of the Worker all read and
+// write. Splitting them into files means passing that state as an object
+// between them: a later step.
 export function page() {
   var d = w.document;
   var t = w.tracklet = w.tracklet || {};

@@ -20,7 +20,7 @@ var fakeEncoders = []assets.Encoder{
 }
 
 // trackerSources is a build list shaped like the Makefile's: two entries
-// naming the module's files as js/tracklet.js and js/tracklet.mjs do, and a
+// naming the module's files as the bundled tracklet.js and tracklet.mjs do, and a
 // Worker script naming another file in turn.
 func trackerSources(wasm string) []assets.Source {
 	return []assets.Source{

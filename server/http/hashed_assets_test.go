@@ -44,8 +44,8 @@ func buildAssets(sources []assets.Source, encoders ...assets.Encoder) fstest.Map
 }
 
 // trackerFiles is a build of the tracker as `make build` lays it out, with
-// loaders that name the module's files the way js/tracklet.js and
-// js/tracklet.mjs do, every file in brotli and gzip.
+// loaders that name the module's files the way the bundled tracklet.js
+// and tracklet.mjs do, every file in brotli and gzip.
 func trackerFiles(wasm string) fstest.MapFS {
 	all := func([]byte) bool { return true }
 	return buildAssets([]assets.Source{
