@@ -241,8 +241,28 @@ export function page() {
       var r = live[j];
       push(out, { c: [r.type, r.props, r.opts], t: r.t, s: r.s, u: r.u });
     }
+    var v;
+    try {
+      v = stringify(out);
+    } catch (err) {
+      // A call JSON cannot write (a bigint, a cycle) is one the module
+      // refuses anyway; the task's other calls must not go unjournaled
+      // with it. Each is written alone to find it.
+      var kept = [], keptOut = [];
+      for (var m = 0; m < live.length; m++) {
+        try {
+          stringify(out[m]);
+          push(kept, live[m]);
+          push(keptOut, out[m]);
+        } catch (e) {
+          journal.events--;
+        }
+      }
+      if (!kept.length) return;
+      live = kept;
+      v = stringify(keptOut);
+    }
     var chunk = { key: prefix + "j:" + tab + ":" + (++journal.seq), live: live.length, size: 0 };
-    var v = stringify(out);
     chunk.size = chunk.key.length + v.length;
     if (journal.bytes + chunk.size > maxJournalBytes || !storageDo(function () { store.setItem(chunk.key, v); })) {
       if (journal.bytes + chunk.size > maxJournalBytes) journal.errors++;
