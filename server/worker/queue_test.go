@@ -44,13 +44,14 @@ func TestWorkerConcurrency(t *testing.T) {
 				b := fmt.Sprintf(`{"trackingId":%q,"sessionId":"c%d-r%d","eventList":[%s]}`, tid, c, r, strings.Join(evs, ","))
 				for range 2 {
 					for {
-						resp, got := do(t, "POST", w.URL+"/events", nil, b)
-						if resp.StatusCode == 503 {
+						resp, got, err := try("POST", w.URL+"/events", nil, b)
+						if err != nil || resp.StatusCode == 503 {
 							// The pool was full, or (seen on a loaded machine
 							// during the first burst) workerd restarted the
-							// isolate: retry, as the tracker does. The retry
-							// may enqueue the request again; D1 must still
-							// hold each event once.
+							// isolate, or closed a kept-alive connection as
+							// the request went out: retry, as the tracker
+							// does. The retry may enqueue the request again;
+							// D1 must still hold each event once.
 							mu.Lock()
 							retried++
 							mu.Unlock()

@@ -257,21 +257,28 @@ func freePort(t testing.TB) string {
 // read.
 func do(t testing.TB, method, url string, header map[string]string, body string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	resp, b, err := try(method, url, header, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return resp, b
+}
+
+// try is do for a client that handles its own failures: it returns the
+// error instead of ending the test, and may run on any goroutine.
+func try(method, url string, header map[string]string, body string) (*http.Response, []byte, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return nil, nil, err
 	}
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, b
+	return resp, b, err
 }
